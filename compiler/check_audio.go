@@ -1,0 +1,85 @@
+package compiler
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/callflow/callflow/lang"
+)
+
+// checkAudio checks one audio value (S23): an https URL, or a WAV file
+// named relative to the file that names it.
+func (c *checker) checkAudio(v lang.String) {
+	s := v.Value
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		switch {
+		case err != nil || u.Host == "":
+			c.errorf(v.Range, "Invalid audio URL", "%q is not a valid URL. Write an https URL such as \"https://example.com/audio/welcome.wav\".", s)
+		case u.Scheme != "https":
+			c.errorf(v.Range, "Audio URL must use https",
+				"Audio is fetched when the configuration is applied, and only over https, so that nobody on the way can change what callers hear. Use https://%s%s.", u.Host, u.RequestURI())
+		}
+		return
+	}
+	if c.opts.SkipFiles {
+		return
+	}
+	if s == "" {
+		c.errorf(v.Range, "Empty audio file name", "Name a WAV file relative to this file, such as \"audio/welcome.wav\".")
+		return
+	}
+	path := s
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(v.Range.Filename), s)
+	}
+	err, ok := c.audioFiles[path]
+	if !ok {
+		err = checkWAV(path)
+		c.audioFiles[path] = err
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c.errorf(v.Range, "Audio file not found",
+			"%s does not exist. Audio files are named relative to the file that names them (%s); add the file to the repository or fix the path.", path, filepath.Dir(v.Range.Filename))
+	case errors.Is(err, errNotWAV):
+		c.errorf(v.Range, "Audio file is not a WAV file",
+			"%s is not a WAV file (it has no RIFF/WAVE header). Convert it, for example with: sox INPUT -r 8000 -c 1 %s", path, strings.TrimSuffix(s, filepath.Ext(s))+".wav")
+	case err != nil:
+		c.errorf(v.Range, "Cannot read audio file", "%s.", err)
+	}
+}
+
+var errNotWAV = errors.New("not a WAV file")
+
+// checkWAV reports whether path is a readable file that starts with a
+// RIFF/WAVE header. Decoding the audio is the runtime's job at apply time.
+func checkWAV(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	var hdr [12]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil {
+		return errNotWAV
+	}
+	if !bytes.Equal(hdr[0:4], []byte("RIFF")) || !bytes.Equal(hdr[8:12], []byte("WAVE")) {
+		return errNotWAV
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package compiler
+
+import (
+	"github.com/nyaruka/phonenumbers"
+)
+
+// This file checks the organisation-wide blocks, users and groups.
+
+// Recording plans (S7, S8) and retention periods (S9).
+var (
+	RecordingPlans     = []string{"free", "50k", "200k", "1m"}
+	RecordingRetention = []string{"3mo", "6mo"}
+)
+
+func (c *checker) checkOrganization() {
+	org := c.m.Config.Organization
+	if org == nil {
+		return
+	}
+	if org.Country.Set && phonenumbers.GetCountryCodeForRegion(org.Country.Value) == 0 {
+		c.errorf(org.Country.Range, "Invalid country",
+			"%q is not an ISO 3166-1 alpha-2 country code. Write two capital letters, such as \"US\", \"GB\" or \"JP\".", org.Country.Value)
+	}
+	if org.Currency.Set && !isCurrencyCode(org.Currency.Value) {
+		c.errorf(org.Currency.Range, "Invalid currency",
+			"%q is not an ISO 4217 currency code. Write three capital letters, such as \"USD\", \"EUR\" or \"JPY\".", org.Currency.Value)
+	}
+	if org.SupportNumber != nil {
+		resolve(c, *org.SupportNumber, "number", c.m.Numbers, "support_number")
+	}
+}
+
+func isCurrencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *checker) checkCredits() {
+	cr := c.m.Config.Credits
+	if cr == nil || cr.AutoRecharge == nil {
+		return
+	}
+	ar := cr.AutoRecharge
+	if org := c.m.Config.Organization; org != nil && ar.Enabled.Value && (org.Partner.Value || org.ManagedByPartner.Value) {
+		c.errorf(ar.DeclRange, "Auto-recharge is not available to partner organisations",
+			"A partner organisation, or a customer managed by a partner, cannot use auto-recharge (S4); its credits are bought by the partner. Remove the auto_recharge block, or set enabled = false.")
+	}
+	if ar.Amount.Set && ar.Amount.Micro == 0 {
+		c.errorf(ar.Amount.Range, "Auto-recharge amount is zero",
+			"Each recharge buys this many credits; it must be more than zero.")
+	}
+}
+
+func (c *checker) checkRecordings() {
+	rec := c.m.Config.Recordings
+	if rec == nil {
+		return
+	}
+	c.checkEnum(rec.Plan, "recording plan", RecordingPlans...)
+	c.checkEnum(rec.DeleteAfter, "retention period", RecordingRetention...)
+}
+
+func (c *checker) checkUsers() {
+	org := c.m.Config.Organization
+	for _, u := range c.m.Config.Users {
+		if u.CallerID != nil {
+			resolve(c, *u.CallerID, "number", c.m.Numbers, "caller_id")
+		}
+		if u.AllowOutgoing.Value && u.CallerID == nil {
+			c.errorf(u.AllowOutgoing.Range, "Outgoing calls need a caller ID",
+				"User %q may place outgoing calls, so the person called must see one of the organisation's numbers. Add caller_id = number.NAME to the user.", u.Name)
+		}
+		if u.RecordOutgoing.Value && !u.AllowOutgoing.Value {
+			c.warnf(u.RecordOutgoing.Range, "Recording outgoing calls has no effect",
+				"User %q records outgoing calls but may not place any. Set allow_outgoing = true, or remove record_outgoing.", u.Name)
+		}
+		if u.AllowCustomCallerID.Value && (org == nil || org.SupportNumber == nil) {
+			c.errorf(u.AllowCustomCallerID.Range, "Custom caller ID needs a support number",
+				"When user %q shows a custom caller ID, callbacks to it are forwarded to the organisation's support number (S26). Add support_number = number.NAME to the organization block.", u.Name)
+		}
+	}
+}
+
+func (c *checker) checkGroups() {
+	for _, g := range c.m.Config.Groups {
+		seen := map[string]bool{}
+		for _, ref := range g.Members {
+			if ref.IsValid() && ref.Kind != "user" {
+				c.errorf(ref.Range, "Group members must be users",
+					"%s is a %s; a group holds telephony users only, written user.NAME.", ref, ref.Kind)
+				continue
+			}
+			if _, ok := resolve(c, ref, "user", c.m.Users, "members"); !ok {
+				continue
+			}
+			if seen[ref.Name] {
+				c.errorf(ref.Range, "Duplicate group member",
+					"%s is listed twice in group %q. Remove one.", ref, g.Name)
+			}
+			seen[ref.Name] = true
+		}
+		if len(g.Members) == 0 {
+			c.warnf(g.NameRange, "Group has no members",
+				"Group %q has no members, so every transfer to it takes its unavailable connection. Add members = [user.NAME, ...].", g.Name)
+		}
+	}
+}

@@ -1,0 +1,74 @@
+package lang
+
+import "github.com/hashicorp/hcl/v2"
+
+var organizationSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "name"},
+		{Name: "country"},
+		{Name: "currency"},
+		{Name: "partner"},
+		{Name: "managed_by_partner"},
+		{Name: "support_number"},
+	},
+}
+
+func decodeOrganization(block *hcl.Block) (*Organization, hcl.Diagnostics) {
+	org := &Organization{DeclRange: block.DefRange}
+	content, diags := block.Body.Content(organizationSchema)
+	a := content.Attributes
+	diags = append(diags, decodeString(a, "name", &org.Name)...)
+	diags = append(diags, decodeString(a, "country", &org.Country)...)
+	diags = append(diags, decodeString(a, "currency", &org.Currency)...)
+	diags = append(diags, decodeBool(a, "partner", &org.Partner)...)
+	diags = append(diags, decodeBool(a, "managed_by_partner", &org.ManagedByPartner)...)
+	ref, d := decodeRef(a, "support_number")
+	org.SupportNumber = ref
+	return org, append(diags, d...)
+}
+
+var creditsSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{{Type: "auto_recharge"}},
+}
+
+var autoRechargeSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "enabled"},
+		{Name: "threshold", Required: true},
+		{Name: "amount", Required: true},
+	},
+}
+
+func decodeCredits(block *hcl.Block) (*Credits, hcl.Diagnostics) {
+	cr := &Credits{DeclRange: block.DefRange}
+	content, diags := block.Body.Content(creditsSchema)
+	for _, b := range content.Blocks {
+		if cr.AutoRecharge != nil {
+			diags = append(diags, duplicateSingleton(b, cr.AutoRecharge.DeclRange))
+			continue
+		}
+		ar := &AutoRecharge{DeclRange: b.DefRange, Enabled: Bool{Value: true}}
+		c, d := b.Body.Content(autoRechargeSchema)
+		diags = append(diags, d...)
+		diags = append(diags, decodeBool(c.Attributes, "enabled", &ar.Enabled)...)
+		diags = append(diags, decodeAmount(c.Attributes, "threshold", &ar.Threshold)...)
+		diags = append(diags, decodeAmount(c.Attributes, "amount", &ar.Amount)...)
+		cr.AutoRecharge = ar
+	}
+	return cr, diags
+}
+
+var recordingsSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "plan"},
+		{Name: "delete_after"},
+	},
+}
+
+func decodeRecordings(block *hcl.Block) (*Recordings, hcl.Diagnostics) {
+	rec := &Recordings{DeclRange: block.DefRange, Plan: String{Value: DefaultRecordingPlan}}
+	content, diags := block.Body.Content(recordingsSchema)
+	diags = append(diags, decodeString(content.Attributes, "plan", &rec.Plan)...)
+	diags = append(diags, decodeString(content.Attributes, "delete_after", &rec.DeleteAfter)...)
+	return rec, diags
+}

@@ -1,0 +1,215 @@
+// Package lang reads a callflow repository: every *.hcl file under a
+// directory, decoded into the typed model in model.go with a source range
+// on every node.
+//
+// lang knows the shape of the language and nothing of its meaning: it
+// reports syntax errors, unknown blocks and arguments, and values of the
+// wrong type. Whether references resolve and the rules of SPEC.md hold is
+// decided by package compiler.
+package lang
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// Parser is the one entry point for reading configuration. It keeps every
+// file it has read, so that diagnostics can be printed with source
+// snippets afterwards (see [Parser.Files]).
+type Parser struct {
+	p *hclparse.Parser
+}
+
+// NewParser returns a parser with an empty file cache.
+func NewParser() *Parser {
+	return &Parser{p: hclparse.NewParser()}
+}
+
+// Files returns every file read so far, by the name used in diagnostics.
+func (p *Parser) Files() map[string]*hcl.File { return p.p.Files() }
+
+// IsTestFile reports whether a file holds flow tests rather than
+// configuration. Such files (*_test.hcl) are read by `callflow test`.
+func IsTestFile(name string) bool { return strings.HasSuffix(name, "_test.hcl") }
+
+// ConfigFiles lists the configuration files under dir: every *.hcl file
+// except *_test.hcl, skipping directories whose names begin with a dot
+// (.git, .terraform…). Names are dir joined with the relative path, sorted.
+func ConfigFiles(dir string) ([]string, error) { return findFiles(dir, false) }
+
+// AllFiles lists every *.hcl file under dir, flow tests included, as
+// `callflow fmt` needs.
+func AllFiles(dir string) ([]string, error) { return findFiles(dir, true) }
+
+func findFiles(dir string, tests bool) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != dir && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(d.Name(), ".hcl") && (tests || !IsTestFile(d.Name())) && d.Type().IsRegular() {
+			files = append(files, path)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	return files, err
+}
+
+// LoadDir reads every configuration file under dir into one Config. It
+// returns every problem it finds, not just the first; the Config holds
+// whatever could be decoded, so that later checks can still run.
+func (p *Parser) LoadDir(dir string) (*Config, hcl.Diagnostics) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return &Config{}, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read configuration directory",
+			Detail:   fmt.Sprintf("%s. Give the directory that holds your *.hcl files.", err),
+		}}
+	}
+	if !info.IsDir() {
+		return &Config{}, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Not a directory",
+			Detail:   fmt.Sprintf("%s is a file. Give the directory that holds your *.hcl files.", dir),
+		}}
+	}
+	names, err := ConfigFiles(dir)
+	if err != nil {
+		return &Config{}, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read configuration directory",
+			Detail:   err.Error(),
+		}}
+	}
+	if len(names) == 0 {
+		return &Config{}, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No configuration files",
+			Detail:   fmt.Sprintf("There are no *.hcl files under %s. Run the command in your configuration repository, or give its path.", dir),
+		}}
+	}
+	files := make([]NamedSource, 0, len(names))
+	var diags hcl.Diagnostics
+	for _, name := range names {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read file",
+				Detail:   err.Error(),
+				Subject:  &hcl.Range{Filename: name},
+			})
+			continue
+		}
+		files = append(files, NamedSource{Name: name, Src: src})
+	}
+	cfg, more := p.LoadSources(files)
+	return cfg, append(diags, more...)
+}
+
+// NamedSource is one file's name and contents.
+type NamedSource struct {
+	Name string
+	Src  []byte
+}
+
+// LoadSources decodes the given files, in the order given, into one
+// Config. LoadDir uses it; tests and fuzzers call it directly.
+func (p *Parser) LoadSources(files []NamedSource) (*Config, hcl.Diagnostics) {
+	cfg := &Config{}
+	var diags hcl.Diagnostics
+	for _, f := range files {
+		file, d := p.p.ParseHCL(f.Src, f.Name)
+		diags = append(diags, d...)
+		if file == nil || file.Body == nil {
+			continue
+		}
+		diags = append(diags, decodeFile(cfg, file.Body)...)
+	}
+	return cfg, diags
+}
+
+var fileSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "organization"},
+		{Type: "credits"},
+		{Type: "recordings"},
+		{Type: "number", LabelNames: []string{"name"}},
+		{Type: "user", LabelNames: []string{"name"}},
+		{Type: "group", LabelNames: []string{"name"}},
+		{Type: "flow", LabelNames: []string{"name"}},
+	},
+}
+
+func decodeFile(cfg *Config, body hcl.Body) hcl.Diagnostics {
+	content, diags := body.Content(fileSchema)
+	for _, block := range content.Blocks {
+		switch block.Type {
+		case "organization":
+			org, d := decodeOrganization(block)
+			diags = append(diags, d...)
+			if cfg.Organization != nil {
+				diags = append(diags, duplicateSingleton(block, cfg.Organization.DeclRange))
+			} else {
+				cfg.Organization = org
+			}
+		case "credits":
+			cr, d := decodeCredits(block)
+			diags = append(diags, d...)
+			if cfg.Credits != nil {
+				diags = append(diags, duplicateSingleton(block, cfg.Credits.DeclRange))
+			} else {
+				cfg.Credits = cr
+			}
+		case "recordings":
+			rec, d := decodeRecordings(block)
+			diags = append(diags, d...)
+			if cfg.Recordings != nil {
+				diags = append(diags, duplicateSingleton(block, cfg.Recordings.DeclRange))
+			} else {
+				cfg.Recordings = rec
+			}
+		case "number":
+			n, d := decodeNumber(block)
+			diags = append(diags, d...)
+			cfg.Numbers = append(cfg.Numbers, n)
+		case "user":
+			u, d := decodeUser(block)
+			diags = append(diags, d...)
+			cfg.Users = append(cfg.Users, u)
+		case "group":
+			g, d := decodeGroup(block)
+			diags = append(diags, d...)
+			cfg.Groups = append(cfg.Groups, g)
+		case "flow":
+			f, d := decodeFlow(block)
+			diags = append(diags, d...)
+			cfg.Flows = append(cfg.Flows, f)
+		}
+	}
+	return diags
+}
+
+func duplicateSingleton(block *hcl.Block, first hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Duplicate %s block", block.Type),
+		Detail:   fmt.Sprintf("A repository has at most one %s block, and one is already declared at %s. Merge the two.", block.Type, first),
+		Subject:  block.DefRange.Ptr(),
+	}
+}
