@@ -1,0 +1,3 @@
+user "alice" {
+  display_name = null # ERROR: Missing value
+}

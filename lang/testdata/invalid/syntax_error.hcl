@@ -1,0 +1,3 @@
+flow "support" {
+  description = "Main line" "again" # ERROR: Missing newline after argument
+}

@@ -1,0 +1,3 @@
+user "alice" {
+  display_nam = "Alice" # ERROR: Unsupported argument
+}

@@ -1,0 +1,2 @@
+flw "support" { # ERROR: Unsupported block type
+}

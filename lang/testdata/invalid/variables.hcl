@@ -1,0 +1,5 @@
+flow "f" {
+  announce "a" {
+    say = welcome_text # ERROR: Variables not allowed
+  }
+}
