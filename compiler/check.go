@@ -49,6 +49,9 @@ type Options struct {
 	// SkipFiles skips the audio file checks (existence and WAV header).
 	// The fuzzer uses it; `validate` never does.
 	SkipFiles bool
+	// Root is the repository's directory. When set, audio files must lie
+	// inside it, so that the repository alone says what callers hear.
+	Root string
 }
 
 // CheckDir parses every configuration file under dir and checks the
@@ -57,7 +60,7 @@ type Options struct {
 func CheckDir(dir string) (*Model, map[string]*hcl.File, hcl.Diagnostics) {
 	p := lang.NewParser()
 	cfg, diags := p.LoadDir(dir)
-	m, more := Check(cfg, Options{})
+	m, more := Check(cfg, Options{Root: dir})
 	diags = append(diags, more...)
 	SortDiagnostics(diags)
 	return m, p.Files(), diags

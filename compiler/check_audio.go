@@ -36,9 +36,18 @@ func (c *checker) checkAudio(v lang.String) {
 		c.errorf(v.Range, "Empty audio file name", "Name a WAV file relative to this file, such as \"audio/welcome.wav\".")
 		return
 	}
-	path := s
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(filepath.Dir(v.Range.Filename), s)
+	if filepath.IsAbs(s) {
+		c.errorf(v.Range, "Audio file outside the repository",
+			"%s is an absolute path. Keep audio files in the repository and name them relative to the file that names them, such as \"audio/welcome.wav\".", s)
+		return
+	}
+	path := filepath.Join(filepath.Dir(v.Range.Filename), s)
+	if c.opts.Root != "" {
+		if rel, err := filepath.Rel(c.opts.Root, path); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			c.errorf(v.Range, "Audio file outside the repository",
+				"%s leads outside the repository %s. Keep audio files in the repository, so that what callers hear is reviewed and versioned with the flows.", s, c.opts.Root)
+			return
+		}
 	}
 	err, ok := c.audioFiles[path]
 	if !ok {

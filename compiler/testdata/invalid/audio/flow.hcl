@@ -27,6 +27,14 @@ flow "support" {
   }
   announce "badurl" {
     play = "https://" # ERROR: Invalid audio URL
+    next = announce.outside
+  }
+  announce "outside" {
+    play = "../../valid/ok.wav" # ERROR: Audio file outside the repository
+    next = announce.absolute
+  }
+  announce "absolute" {
+    play = "/usr/share/sounds/ok.wav" # ERROR: Audio file outside the repository
     next = transfer_user.t
   }
   transfer_user "t" {

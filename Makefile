@@ -1,0 +1,41 @@
+# make test: install what the tests need (when missing and running as
+# root), then vet and run every test with the race detector.
+
+# Debian packages the test suite drives as real peers and tools.
+DEBIAN_PACKAGES := sip-tester espeak-ng sox baresip-core postgresql
+
+GO ?= go
+
+.PHONY: test deps vet fuzz bench
+
+test: deps vet
+	$(GO) test -race ./...
+
+vet:
+	$(GO) vet ./...
+
+# deps installs the missing Debian packages when it can (root with
+# apt-get). When it cannot, it says what to install; tests that need a
+# missing tool skip outside CI and fail in CI.
+deps:
+	@missing=""; \
+	for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+		echo "make: missing Debian packages:$$missing"; \
+		echo "make: install them with: sudo apt-get install$$missing"; \
+		exit 0; \
+	fi; \
+	echo "make: installing Debian packages:$$missing"; \
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } >/tmp/callflow-apt.log 2>&1 \
+		|| { echo "make: could not install$$missing (see /tmp/callflow-apt.log)"; tail -5 /tmp/callflow-apt.log; }
+
+# fuzz runs each fuzz target for FUZZTIME (default 1m).
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test ./lang -run '^$$' -fuzz '^FuzzFormat$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./compiler -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME)
+
+# bench runs the validate benchmark on a generated 10,000-flow repository.
+bench:
+	$(GO) run ./bench/validate
