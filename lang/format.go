@@ -11,6 +11,9 @@ import (
 // because rewriting a file whose structure is unclear could lose what the
 // author meant; the diagnostics say where the errors are.
 func Format(name string, src []byte) ([]byte, hcl.Diagnostics) {
+	if d := checkText(NamedSource{Name: name, Src: src}); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
 	if _, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos); diags.HasErrors() {
 		return nil, diags
 	}

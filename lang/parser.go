@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -134,6 +135,12 @@ func (p *Parser) LoadSources(files []NamedSource) (*Config, hcl.Diagnostics) {
 	cfg := &Config{}
 	var diags hcl.Diagnostics
 	for _, f := range files {
+		if d := checkText(f); d != nil {
+			// A binary file would otherwise produce one error per stray
+			// byte, each quoting raw bytes back at the terminal.
+			diags = append(diags, d)
+			continue
+		}
 		file, d := p.p.ParseHCL(f.Src, f.Name)
 		diags = append(diags, d...)
 		if file == nil || file.Body == nil {
@@ -212,4 +219,29 @@ func duplicateSingleton(block *hcl.Block, first hcl.Range) *hcl.Diagnostic {
 		Detail:   fmt.Sprintf("A repository has at most one %s block, and one is already declared at %s. Merge the two.", block.Type, first),
 		Subject:  block.DefRange.Ptr(),
 	}
+}
+
+// checkText reports a file that is not UTF-8 text, pointing at the first
+// offending byte.
+func checkText(f NamedSource) *hcl.Diagnostic {
+	line, col := 1, 1
+	for i := 0; i < len(f.Src); {
+		r, size := utf8.DecodeRune(f.Src[i:])
+		if (r == utf8.RuneError && size <= 1) || r == 0 {
+			pos := hcl.Pos{Line: line, Column: col, Byte: i}
+			return &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Not a UTF-8 text file",
+				Detail:   fmt.Sprintf("Byte %d (0x%02x) is not UTF-8 text. Configuration files are UTF-8; check that this is the file you meant, and that your editor saves UTF-8.", i, f.Src[i]),
+				Subject:  &hcl.Range{Filename: f.Name, Start: pos, End: hcl.Pos{Line: line, Column: col + 1, Byte: i + 1}},
+			}
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		i += size
+	}
+	return nil
 }
