@@ -93,6 +93,7 @@ func Check(cfg *lang.Config, opts Options) (*Model, hcl.Diagnostics) {
 		}
 	}
 	c.checkNumberUse()
+	lang.SanitizeRanges(c.diags)
 	return c.m, c.diags
 }
 

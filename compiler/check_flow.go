@@ -306,24 +306,51 @@ func connects(s *lang.State, conn lang.Connection) bool {
 }
 
 // topoOrder returns the states reachable from start in an order where
-// every connection leads forward: reverse post-order of a depth-first
-// walk. The flow must have no loops.
+// every connection leads forward, keeping declaration order wherever the
+// connections allow (Kahn's algorithm, always taking the earliest-declared
+// ready state), so that compiled code reads like the file. The flow must
+// have no loops.
 func topoOrder(f *Flow, start *lang.State) []*lang.State {
-	seen := map[*lang.State]bool{}
-	var post []*lang.State
-	var visit func(s *lang.State)
-	visit = func(s *lang.State) {
-		seen[s] = true
+	reached := map[*lang.State]bool{start: true}
+	queue := []*lang.State{start}
+	indegree := map[*lang.State]int{}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
 		for _, conn := range s.Conns {
-			if t := f.States[conn.Target.String()]; t != nil && !seen[t] && connects(s, conn) {
-				visit(t)
+			if t := f.States[conn.Target.String()]; t != nil && connects(s, conn) {
+				indegree[t]++
+				if !reached[t] {
+					reached[t] = true
+					queue = append(queue, t)
+				}
 			}
 		}
-		post = append(post, s)
 	}
-	visit(start)
-	for i, j := 0, len(post)-1; i < j; i, j = i+1, j-1 {
-		post[i], post[j] = post[j], post[i]
+	position := map[*lang.State]int{}
+	for i, s := range f.Flow.States {
+		position[s] = i
 	}
-	return post
+	ready := []*lang.State{start}
+	var order []*lang.State
+	for len(ready) > 0 {
+		// Take the earliest-declared ready state.
+		best := 0
+		for i := range ready {
+			if position[ready[i]] < position[ready[best]] {
+				best = i
+			}
+		}
+		s := ready[best]
+		ready = append(ready[:best], ready[best+1:]...)
+		order = append(order, s)
+		for _, conn := range s.Conns {
+			if t := f.States[conn.Target.String()]; t != nil && connects(s, conn) {
+				if indegree[t]--; indegree[t] == 0 {
+					ready = append(ready, t)
+				}
+			}
+		}
+	}
+	return order
 }

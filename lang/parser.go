@@ -148,7 +148,22 @@ func (p *Parser) LoadSources(files []NamedSource) (*Config, hcl.Diagnostics) {
 		}
 		diags = append(diags, decodeFile(cfg, file.Body)...)
 	}
+	SanitizeRanges(diags)
 	return cfg, diags
+}
+
+// SanitizeRanges repairs ranges that end before they start. HCL's parser
+// recovers from some syntax errors with such ranges, and printing them
+// would cut a negative-length snippet; every diagnostic must point at a
+// real place in its file.
+func SanitizeRanges(diags hcl.Diagnostics) {
+	for _, d := range diags {
+		for _, r := range []*hcl.Range{d.Subject, d.Context} {
+			if r != nil && r.End.Byte < r.Start.Byte {
+				r.End = r.Start
+			}
+		}
+	}
 }
 
 var fileSchema = &hcl.BodySchema{
