@@ -88,9 +88,13 @@ func Check(cfg *lang.Config, opts Options) (*Model, hcl.Diagnostics) {
 	c.checkUsers()
 	c.checkGroups()
 	for _, f := range cfg.Flows {
-		if c.m.Flows[f.Name].Flow == f {
-			c.checkFlow(c.m.Flows[f.Name])
+		cf := c.m.Flows[f.Name]
+		if cf.Flow != f {
+			// A duplicate: reported by declare, and still checked, so that
+			// its own errors are not hidden behind the duplicate name.
+			cf = &Flow{Flow: f, States: map[string]*lang.State{}}
 		}
+		c.checkFlow(cf)
 	}
 	c.checkNumberUse()
 	lang.SanitizeRanges(c.diags)
@@ -147,7 +151,7 @@ func declareName[T any](c *checker, table map[string]T, what, name string, v T, 
 	}
 	if !validName(name) {
 		c.errorf(at, "Invalid name",
-			"%q cannot be used as a %s name, because references are written %s.NAME. A name starts with a letter and holds letters, digits, underscores and dashes.",
+			"%q cannot be used as a %s name, because references are written %s.NAME. A name starts with a letter or underscore and holds letters, digits, underscores and dashes.",
 			name, what, what)
 	}
 	table[name] = v
@@ -202,6 +206,7 @@ func resolve[T any](c *checker, ref lang.Ref, kind string, table map[string]T, r
 // within an edit distance of two, or "" when none is close.
 func didYouMean(given string, candidates []string, prefix string) string {
 	best, bestDist := "", 3
+	candidates = append([]string(nil), candidates...) // callers pass shared tables
 	sort.Strings(candidates)
 	for _, cand := range candidates {
 		if d := levenshtein.Distance(given, cand, nil); d < bestDist {

@@ -45,7 +45,7 @@ func (c *checker) checkAudio(v lang.String) {
 	if c.opts.Root != "" {
 		if rel, err := filepath.Rel(c.opts.Root, path); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			c.errorf(v.Range, "Audio file outside the repository",
-				"%s leads outside the repository %s. Keep audio files in the repository, so that what callers hear is reviewed and versioned with the flows.", s, c.opts.Root)
+				"%s leads outside the repository (the directory given to callflow, %s). Keep audio files in the repository, so that what callers hear is reviewed and versioned with the flows.", s, filepath.Clean(c.opts.Root))
 			return
 		}
 	}

@@ -40,12 +40,12 @@ func (c *checker) checkFlow(f *Flow) {
 	for _, s := range f.Flow.States {
 		if prev, ok := f.States[s.Ref()]; ok {
 			c.errorf(s.NameRange, "Duplicate state name",
-				"Flow %q already has a %s state named %q, at %s. Rename one of them.", f.Name, s.Kind, s.Name, prev.NameRange)
+				"Flow %q already has %s state named %q, at %s. Rename one of them.", f.Name, article(string(s.Kind)), s.Name, prev.NameRange)
 			continue
 		}
 		if !validName(s.Name) {
 			c.errorf(s.NameRange, "Invalid name",
-				"%q cannot be used as a state name, because references are written %s.NAME. A name starts with a letter and holds letters, digits, underscores and dashes.", s.Name, s.Kind)
+				"%q cannot be used as a state name, because references are written %s.NAME. A name starts with a letter or underscore and holds letters, digits, underscores and dashes.", s.Name, s.Kind)
 		}
 		f.States[s.Ref()] = s
 	}
@@ -144,7 +144,7 @@ func (c *checker) checkConnections(f *Flow, s *lang.State, incoming map[*lang.St
 		if conn.Outcome == "key" {
 			if s.Kind != lang.IVR {
 				c.errorf(conn.KeyRange, "Keys belong to IVR states",
-					"A %s state does not read keys; only an ivr state has a key menu. Move the key to an ivr state, or use %s.", s.Kind, strings.Join(allowed, " or "))
+					"%s state does not read keys; only an ivr state has a key menu. Move the key to an ivr state, or use %s.", capital(article(string(s.Kind))), strings.Join(allowed, " or "))
 				continue
 			}
 			nkeys++
@@ -155,12 +155,13 @@ func (c *checker) checkConnections(f *Flow, s *lang.State, incoming map[*lang.St
 			if !validKey(conn.Key) {
 				c.errorf(conn.KeyRange, "Invalid IVR key",
 					"%q is not a menu key. A key is one of \"0\" to \"9\" or \"*\"; # ends input and cannot be a menu entry.", conn.Key)
+				continue
 			} else if prev, ok := keys[conn.Key]; ok {
 				c.errorf(conn.KeyRange, "Duplicate IVR key",
 					"Key %q is already connected at %s. Each key leads to one state; remove one of them.", conn.Key, prev.KeyRange)
-			} else {
-				keys[conn.Key] = conn
+				continue
 			}
+			keys[conn.Key] = conn
 		} else if !contains(allowed, conn.Outcome) {
 			rng := conn.Range
 			if s.Kind == lang.Voicemail {
@@ -168,7 +169,7 @@ func (c *checker) checkConnections(f *Flow, s *lang.State, incoming map[*lang.St
 					"A voicemail state leaves only through on_timeout, when its time limit passes (S24); after the message is saved the call ends. Remove %s.", conn.Outcome)
 			} else {
 				c.errorf(rng, fmt.Sprintf("No %s connection on %s", conn.Outcome, s.Kind),
-					"A %s state connects only through %s.%s", s.Kind, strings.Join(allowed, ", "), didYouMean(conn.Outcome, allowed, ""))
+					"%s state connects only through %s.%s", capital(article(string(s.Kind))), strings.Join(allowed, ", "), didYouMean(conn.Outcome, allowed, ""))
 			}
 			continue
 		}
@@ -227,6 +228,10 @@ func (c *checker) checkState(f *Flow, s *lang.State) {
 			c.checkRange(o.MaxLength, "Voicemail length", "seconds", 1, lang.MaxVoicemailLength)
 		}
 		c.checkRange(o.Timeout, "Voicemail timeout", "seconds", 1, MaxVoicemailState)
+		if o.Timeout.Set && o.Timeout.Value >= 1 && o.Timeout.Value < o.MaxLength.Value {
+			c.warnf(o.Timeout.Range, "Voicemail timeout cuts messages short",
+				"The state's time limit (%ds) is shorter than the longest message it allows (max_length = %ds), so a long message is cut off by the time-out and takes on_timeout. Raise timeout above %d, or lower max_length.", o.Timeout.Value, o.MaxLength.Value, o.MaxLength.Value)
+		}
 	}
 }
 
@@ -239,7 +244,7 @@ func (c *checker) checkPrompt(p lang.Prompt, s *lang.State, required bool) {
 			"A prompt is either text-to-speech (say) or audio (play), not both. Remove one of them.")
 	case !p.IsSet() && required:
 		c.errorf(s.NameRange, "Missing prompt",
-			"A %s state needs something for the caller to hear. Add say = \"...\" for text-to-speech, or play = \"audio/NAME.wav\" or an https URL.", s.Kind)
+			"%s state needs something for the caller to hear. Add say = \"...\" for text-to-speech, or play = \"audio/NAME.wav\" or an https URL.", capital(article(string(s.Kind))))
 	case p.Say.Set && strings.TrimSpace(p.Say.Value) == "":
 		c.errorf(p.Say.Range, "Empty prompt", "say holds the words to speak; it is empty.")
 	case p.Play.Set:
@@ -353,4 +358,19 @@ func topoOrder(f *Flow, start *lang.State) []*lang.State {
 		}
 	}
 	return order
+}
+
+// article puts "a" or "an" before a word: "an ivr", "a voicemail".
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
+}
+
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

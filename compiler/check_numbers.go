@@ -50,8 +50,30 @@ func ParseNumber(s string) (NumberInfo, error) {
 		info.Types = []string{"local", "mobile"}
 	case phonenumbers.TOLL_FREE:
 		info.Types = []string{"toll_free"}
+	default:
+		return info, fmt.Errorf("%s is a %s number. Only local, mobile and toll-free numbers can be taken on a trunk and answered by a flow (S13)", s, numberTypeWords(phonenumbers.GetNumberType(num)))
 	}
 	return info, nil
+}
+
+func numberTypeWords(t phonenumbers.PhoneNumberType) string {
+	switch t {
+	case phonenumbers.PREMIUM_RATE:
+		return "premium-rate"
+	case phonenumbers.SHARED_COST:
+		return "shared-cost"
+	case phonenumbers.VOIP:
+		return "VoIP"
+	case phonenumbers.PERSONAL_NUMBER:
+		return "personal"
+	case phonenumbers.PAGER:
+		return "pager"
+	case phonenumbers.UAN:
+		return "universal access"
+	case phonenumbers.VOICEMAIL:
+		return "voicemail-access"
+	}
+	return "unclassified"
 }
 
 var errChina = fmt.Errorf("numbers in China (+86) are not supported in any direction (S29)")
@@ -90,7 +112,7 @@ func (c *checker) checkNumbers() {
 			c.errorf(n.E164.Range, "Invalid phone number", "%s.", err)
 			continue
 		}
-		if n.Type.Set && len(info.Types) > 0 && !contains(info.Types, n.Type.Value) && contains(NumberTypes, n.Type.Value) {
+		if n.Type.Set && !contains(info.Types, n.Type.Value) && contains(NumberTypes, n.Type.Value) {
 			c.errorf(n.Type.Range, "Number type does not match the number",
 				"%s is a %s number in %s, not %s. Set type = %q.", n.E164.Value, typeWords(info.Types), info.Region, n.Type.Value, info.Types[0])
 		}
@@ -102,9 +124,6 @@ func (c *checker) checkNumbers() {
 func (c *checker) checkNumberUse() {
 	usedAt := map[string]hcl.Range{}
 	for _, f := range c.m.Config.Flows {
-		if c.m.Flows[f.Name].Flow != f {
-			continue
-		}
 		for _, ref := range f.Numbers {
 			if !ref.IsValid() {
 				continue

@@ -140,7 +140,7 @@ func decodeState(block *hcl.Block) (*State, hcl.Diagnostics) {
 				continue
 			}
 			if o.Queue != nil {
-				diags = append(diags, duplicateSingleton(b, o.Queue.DeclRange))
+				diags = append(diags, duplicateSingleton(b, o.Queue.DeclRange, "A transfer_user state"))
 				continue
 			}
 			q := &Queue{DeclRange: b.DefRange, Repeat: Int{Value: DefaultQueueRepeat}}

@@ -14,7 +14,7 @@ var organizationSchema = &hcl.BodySchema{
 }
 
 func decodeOrganization(block *hcl.Block) (*Organization, hcl.Diagnostics) {
-	org := &Organization{DeclRange: block.DefRange}
+	org := &Organization{DeclRange: block.DefRange, Currency: String{Value: DefaultOrganizationCurrency}}
 	content, diags := block.Body.Content(organizationSchema)
 	a := content.Attributes
 	diags = append(diags, decodeString(a, "name", &org.Name)...)
@@ -44,7 +44,7 @@ func decodeCredits(block *hcl.Block) (*Credits, hcl.Diagnostics) {
 	content, diags := block.Body.Content(creditsSchema)
 	for _, b := range content.Blocks {
 		if cr.AutoRecharge != nil {
-			diags = append(diags, duplicateSingleton(b, cr.AutoRecharge.DeclRange))
+			diags = append(diags, duplicateSingleton(b, cr.AutoRecharge.DeclRange, "A credits block"))
 			continue
 		}
 		ar := &AutoRecharge{DeclRange: b.DefRange, Enabled: Bool{Value: true}}

@@ -14,18 +14,25 @@ import (
 // is not a literal (apart from references, which are read as traversals)
 // is reported where it was written.
 
-func attrValue(attr *hcl.Attribute, want cty.Type, what string) (cty.Value, hcl.Diagnostics) {
+// attrValue evaluates attr as a literal of type want. ok is false when the
+// value cannot be used; diags then says why, unless the parser has said so
+// already (an expression it could not read evaluates to an unknown value,
+// and its syntax error is reported once, there).
+func attrValue(attr *hcl.Attribute, want cty.Type, what string) (v cty.Value, ok bool, _ hcl.Diagnostics) {
 	val, diags := attr.Expr.Value(nil)
+	if !diags.HasErrors() && !val.IsWhollyKnown() {
+		return cty.NilVal, false, nil
+	}
 	if diags.HasErrors() {
 		for _, d := range diags {
 			if d.Summary == "Variables not allowed" {
 				d.Detail = fmt.Sprintf("The argument %q takes %s. References are only allowed where the language documents them; if you meant text, put it in quotes.", attr.Name, what)
 			}
 		}
-		return cty.NilVal, diags
+		return cty.NilVal, false, diags
 	}
 	if val.IsNull() {
-		return cty.NilVal, hcl.Diagnostics{{
+		return cty.NilVal, false, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Missing value",
 			Detail:   fmt.Sprintf("The argument %q takes %s; null is not allowed. Remove the argument to use the default.", attr.Name, what),
@@ -34,14 +41,14 @@ func attrValue(attr *hcl.Attribute, want cty.Type, what string) (cty.Value, hcl.
 	}
 	conv, err := convert.Convert(val, want)
 	if err != nil || !conv.IsWhollyKnown() {
-		return cty.NilVal, hcl.Diagnostics{{
+		return cty.NilVal, false, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Incorrect value type",
 			Detail:   fmt.Sprintf("The argument %q takes %s.", attr.Name, what),
 			Subject:  attr.Expr.Range().Ptr(),
 		}}
 	}
-	return conv, nil
+	return conv, true, nil
 }
 
 func decodeString(attrs hcl.Attributes, name string, dst *String) hcl.Diagnostics {
@@ -49,8 +56,8 @@ func decodeString(attrs hcl.Attributes, name string, dst *String) hcl.Diagnostic
 	if !ok {
 		return nil
 	}
-	v, diags := attrValue(attr, cty.String, "a string")
-	if diags.HasErrors() {
+	v, ok, diags := attrValue(attr, cty.String, "a string")
+	if !ok {
 		return diags
 	}
 	*dst = String{Value: v.AsString(), Set: true, Range: attr.Expr.Range()}
@@ -62,8 +69,8 @@ func decodeBool(attrs hcl.Attributes, name string, dst *Bool) hcl.Diagnostics {
 	if !ok {
 		return nil
 	}
-	v, diags := attrValue(attr, cty.Bool, "true or false")
-	if diags.HasErrors() {
+	v, ok, diags := attrValue(attr, cty.Bool, "true or false")
+	if !ok {
 		return diags
 	}
 	*dst = Bool{Value: v.True(), Set: true, Range: attr.Expr.Range()}
@@ -75,8 +82,8 @@ func decodeInt(attrs hcl.Attributes, name string, dst *Int) hcl.Diagnostics {
 	if !ok {
 		return nil
 	}
-	v, diags := attrValue(attr, cty.Number, "a whole number")
-	if diags.HasErrors() {
+	v, ok, diags := attrValue(attr, cty.Number, "a whole number")
+	if !ok {
 		return diags
 	}
 	bf := v.AsBigFloat()
@@ -105,8 +112,8 @@ func decodeAmount(attrs hcl.Attributes, name string, dst *Amount) hcl.Diagnostic
 	if !ok {
 		return nil
 	}
-	v, diags := attrValue(attr, cty.Number, "an amount of credits, such as 50 or 12.5")
-	if diags.HasErrors() {
+	v, ok, diags := attrValue(attr, cty.Number, "an amount of credits, such as 50 or 12.5")
+	if !ok {
 		return diags
 	}
 	bf := new(big.Float).SetPrec(256).Mul(v.AsBigFloat(), big.NewFloat(microPerCredit))

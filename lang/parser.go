@@ -43,13 +43,24 @@ func IsTestFile(name string) bool { return strings.HasSuffix(name, "_test.hcl") 
 // ConfigFiles lists the configuration files under dir: every *.hcl file
 // except *_test.hcl, skipping directories whose names begin with a dot
 // (.git, .terraform…). Names are dir joined with the relative path, sorted.
-func ConfigFiles(dir string) ([]string, error) { return findFiles(dir, false) }
+func ConfigFiles(dir string) ([]string, error) { return findFiles(dir, filesConfig) }
 
 // AllFiles lists every *.hcl file under dir, flow tests included, as
 // `callflow fmt` needs.
-func AllFiles(dir string) ([]string, error) { return findFiles(dir, true) }
+func AllFiles(dir string) ([]string, error) { return findFiles(dir, filesAll) }
 
-func findFiles(dir string, tests bool) ([]string, error) {
+// TestFiles lists the flow test files (*_test.hcl) under dir.
+func TestFiles(dir string) ([]string, error) { return findFiles(dir, filesTests) }
+
+type fileSet int
+
+const (
+	filesConfig fileSet = iota
+	filesTests
+	filesAll
+)
+
+func findFiles(dir string, set fileSet) ([]string, error) {
 	var files []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -61,7 +72,10 @@ func findFiles(dir string, tests bool) ([]string, error) {
 			}
 			return nil
 		}
-		if strings.HasSuffix(d.Name(), ".hcl") && (tests || !IsTestFile(d.Name())) && d.Type().IsRegular() {
+		if !strings.HasSuffix(d.Name(), ".hcl") || !d.Type().IsRegular() {
+			return nil
+		}
+		if set == filesAll || (set == filesTests) == IsTestFile(d.Name()) {
 			files = append(files, path)
 		}
 		return nil
@@ -104,6 +118,13 @@ func (p *Parser) LoadDir(dir string) (*Config, hcl.Diagnostics) {
 			Detail:   fmt.Sprintf("There are no *.hcl files under %s. Run the command in your configuration repository, or give its path.", dir),
 		}}
 	}
+	files, diags := readFiles(names)
+	cfg, more := p.LoadSources(files)
+	return cfg, append(diags, more...)
+}
+
+// readFiles reads the named files, reporting those it cannot read.
+func readFiles(names []string) ([]NamedSource, hcl.Diagnostics) {
 	files := make([]NamedSource, 0, len(names))
 	var diags hcl.Diagnostics
 	for _, name := range names {
@@ -119,8 +140,7 @@ func (p *Parser) LoadDir(dir string) (*Config, hcl.Diagnostics) {
 		}
 		files = append(files, NamedSource{Name: name, Src: src})
 	}
-	cfg, more := p.LoadSources(files)
-	return cfg, append(diags, more...)
+	return files, diags
 }
 
 // NamedSource is one file's name and contents.
@@ -186,7 +206,7 @@ func decodeFile(cfg *Config, body hcl.Body) hcl.Diagnostics {
 			org, d := decodeOrganization(block)
 			diags = append(diags, d...)
 			if cfg.Organization != nil {
-				diags = append(diags, duplicateSingleton(block, cfg.Organization.DeclRange))
+				diags = append(diags, duplicateSingleton(block, cfg.Organization.DeclRange, "A repository"))
 			} else {
 				cfg.Organization = org
 			}
@@ -194,7 +214,7 @@ func decodeFile(cfg *Config, body hcl.Body) hcl.Diagnostics {
 			cr, d := decodeCredits(block)
 			diags = append(diags, d...)
 			if cfg.Credits != nil {
-				diags = append(diags, duplicateSingleton(block, cfg.Credits.DeclRange))
+				diags = append(diags, duplicateSingleton(block, cfg.Credits.DeclRange, "A repository"))
 			} else {
 				cfg.Credits = cr
 			}
@@ -202,7 +222,7 @@ func decodeFile(cfg *Config, body hcl.Body) hcl.Diagnostics {
 			rec, d := decodeRecordings(block)
 			diags = append(diags, d...)
 			if cfg.Recordings != nil {
-				diags = append(diags, duplicateSingleton(block, cfg.Recordings.DeclRange))
+				diags = append(diags, duplicateSingleton(block, cfg.Recordings.DeclRange, "A repository"))
 			} else {
 				cfg.Recordings = rec
 			}
@@ -227,11 +247,13 @@ func decodeFile(cfg *Config, body hcl.Body) hcl.Diagnostics {
 	return diags
 }
 
-func duplicateSingleton(block *hcl.Block, first hcl.Range) *hcl.Diagnostic {
+// duplicateSingleton reports a second block of a type that may appear once
+// in its parent: the repository, a credits block, a transfer_user state.
+func duplicateSingleton(block *hcl.Block, first hcl.Range, parent string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  fmt.Sprintf("Duplicate %s block", block.Type),
-		Detail:   fmt.Sprintf("A repository has at most one %s block, and one is already declared at %s. Merge the two.", block.Type, first),
+		Detail:   fmt.Sprintf("%s has at most one %s block, and one is already declared at %s. Merge the two.", parent, block.Type, first),
 		Subject:  block.DefRange.Ptr(),
 	}
 }

@@ -14,31 +14,35 @@ import (
 // diagFormats are the formats every command that reports diagnostics takes.
 var diagFormats = []string{"text", "json", "github", "sarif"}
 
+// reportOptions adjust how diagnostics are reported.
+type reportOptions struct {
+	summary bool // end text output with a one-line verdict
+	strict  bool // warnings fail the check (validate --strict)
+}
+
 // writeDiagnostics prints diags in format. files holds the sources that
-// text snippets are cut from. summary adds the closing line of text output.
-func writeDiagnostics(w io.Writer, format string, files map[string]*hcl.File, diags hcl.Diagnostics, summary bool) error {
+// text snippets are cut from.
+func writeDiagnostics(w io.Writer, format string, files map[string]*hcl.File, diags hcl.Diagnostics, opts reportOptions) error {
 	switch format {
 	case "json":
-		return writeJSON(w, files, diags)
+		return writeJSON(w, files, diags, opts.strict)
 	case "github":
 		return writeGitHub(w, diags)
 	case "sarif":
 		return writeSARIF(w, diags)
 	default:
-		return writeText(w, files, diags, summary)
+		return writeText(w, files, diags, opts)
 	}
 }
 
-func writeText(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, summary bool) error {
-	if len(diags) > 0 {
-		tw := hcl.NewDiagnosticTextWriter(w, files, 78, useColor(w))
-		if err := tw.WriteDiagnostics(diags); err != nil {
-			return err
-		}
+func writeText(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, opts reportOptions) error {
+	tw := &textWriter{w: w, files: files, width: 78, color: useColor(w)}
+	for _, d := range diags {
+		tw.write(d)
 	}
-	if summary {
+	if opts.summary {
 		errs, warns := countDiagnostics(diags)
-		_, err := fmt.Fprintln(w, summaryLine(errs, warns))
+		_, err := fmt.Fprintln(w, summaryLine(errs, warns, opts.strict))
 		return err
 	}
 	return nil
@@ -91,9 +95,11 @@ type jsonSnippet struct {
 	HighlightEndOffset   int    `json:"highlight_end_offset"`
 }
 
-func writeJSON(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) error {
+// writeJSON prints the document. valid is false under strict when there
+// are warnings, so that scripts reading it agree with the exit code.
+func writeJSON(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, strict bool) error {
 	errs, warns := countDiagnostics(diags)
-	rep := jsonReport{FormatVersion: "1.0", Valid: errs == 0, ErrorCount: errs, WarningCount: warns, Diagnostics: []jsonDiagnostic{}}
+	rep := jsonReport{FormatVersion: "1.0", Valid: passes(diags, strict), ErrorCount: errs, WarningCount: warns, Diagnostics: []jsonDiagnostic{}}
 	for _, d := range diags {
 		jd := jsonDiagnostic{Severity: severityWord(d.Severity), Summary: d.Summary, Detail: d.Detail}
 		if r := d.Subject; r != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,9 +33,9 @@ With --diff it also prints what changes, as a unified diff.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := dirArg(args)
 			if info, err := os.Stat(dir); err != nil {
-				return err
+				return &exitError{code: exitFail, msg: fmt.Sprintf("cannot read %s: %v. Give the directory that holds your *.hcl files.", dir, errors.Unwrap(err))}
 			} else if !info.IsDir() {
-				return usagef("%s is not a directory", dir)
+				return &exitError{code: exitFail, msg: fmt.Sprintf("%s is a file. Give the directory that holds your *.hcl files.", dir)}
 			}
 			names, err := lang.AllFiles(dir)
 			if err != nil {
@@ -70,7 +71,7 @@ With --diff it also prints what changes, as a unified diff.`,
 				}
 			}
 			if len(syntaxErrs) > 0 {
-				writeText(cmd.ErrOrStderr(), files, syntaxErrs, false)
+				writeText(cmd.ErrOrStderr(), files, syntaxErrs, reportOptions{})
 				return &exitError{code: exitFail, msg: "some files have syntax errors and were not formatted"}
 			}
 			if check && changed > 0 {

@@ -30,7 +30,7 @@ validate does and exits 1.`,
 			}
 			m, files, diags := compiler.CheckDir(args[0])
 			if diags.HasErrors() {
-				writeText(cmd.ErrOrStderr(), files, diags, true)
+				writeText(cmd.ErrOrStderr(), files, diags, reportOptions{summary: true})
 				return &exitError{code: exitFail}
 			}
 			f, ok := m.Flows[args[1]]

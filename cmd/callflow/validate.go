@@ -43,11 +43,10 @@ Formats:
 				return err
 			}
 			_, files, diags := compiler.CheckDir(dirArg(args))
-			if err := writeDiagnostics(cmd.OutOrStdout(), format, files, diags, true); err != nil {
+			if err := writeDiagnostics(cmd.OutOrStdout(), format, files, diags, reportOptions{summary: true, strict: strict}); err != nil {
 				return err
 			}
-			errs, warns := countDiagnostics(diags)
-			if errs > 0 || (strict && warns > 0) {
+			if !passes(diags, strict) {
 				return &exitError{code: exitFail}
 			}
 			return nil
@@ -69,11 +68,20 @@ func countDiagnostics(diags hcl.Diagnostics) (errs, warns int) {
 	return errs, warns
 }
 
+// passes reports whether diags let the configuration through: no errors,
+// and no warnings either under --strict.
+func passes(diags hcl.Diagnostics, strict bool) bool {
+	errs, warns := countDiagnostics(diags)
+	return errs == 0 && (!strict || warns == 0)
+}
+
 // summaryLine is the last line of text output.
-func summaryLine(errs, warns int) string {
+func summaryLine(errs, warns int, strict bool) string {
 	switch {
 	case errs == 0 && warns == 0:
 		return "Success! The configuration is valid."
+	case errs == 0 && strict:
+		return fmt.Sprintf("The configuration fails --strict: %s.", plural(warns, "warning"))
 	case errs == 0:
 		return fmt.Sprintf("The configuration is valid, with %s.", plural(warns, "warning"))
 	default:

@@ -33,13 +33,18 @@ number "london" {
   type = "landline" # ERROR: Invalid number type
 }
 
+number "premium" {
+  e164 = "+19005550100" # ERROR: Invalid phone number
+  type = "toll_free"
+}
+
 number "again" {
   e164 = "+14155550100" # ERROR: Number declared twice
   type = "local"
 }
 
 flow "support" {
-  numbers = [number.ok, number.punctuated, number.nonexistent, number.beijing, number.tollfree, number.london, number.again, number.missing] # ERROR: Reference to undeclared number
+  numbers = [number.ok, number.punctuated, number.nonexistent, number.beijing, number.tollfree, number.london, number.again, number.premium, number.missing] # ERROR: Reference to undeclared number
   start   = announce.a
   announce "a" {
     say = "A."

@@ -8,6 +8,11 @@ flow "support" {
   start   = voicemail.long
   voicemail "long" {
     max_length = 121 # ERROR: Voicemail longer than two minutes
+    on_timeout = voicemail.short
+  }
+  voicemail "short" {
+    max_length = 60
+    timeout    = 30 # WARNING: Voicemail timeout cuts messages short
     on_timeout = voicemail.zero
   }
   voicemail "zero" {

@@ -10,7 +10,7 @@ group "sales" { # ERROR: Duplicate group name
   members = [user.alice]
 }
 
-flow "support" { # ERROR: Duplicate flow name
+flow "support" { # ERROR: Duplicate flow name # WARNING: Flow has no numbers
   start = announce.a
   announce "a" {
     say = "A."

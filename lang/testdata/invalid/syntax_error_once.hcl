@@ -1,0 +1,4 @@
+number "main" {
+  e164 = # ERROR: Invalid expression
+  type = "local"
+}

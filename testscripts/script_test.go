@@ -1,0 +1,192 @@
+// Package testscripts runs the callflow command end to end. Each
+// testdata/*.txtar script drives the real binary, built once by TestMain,
+// the way a user or a CI job would: it checks what the command prints and
+// the exit status it returns.
+//
+// Every script starts in a fresh $WORK that holds a copy of
+// examples/acme as $WORK/acme, with the binary first on $PATH. Run
+// `go test ./testscripts -update` to rewrite the expected output of a
+// failing `cmp` in place.
+package testscripts
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.txtar where a cmp against an archive file fails")
+
+const cliPackage = "github.com/callflow/callflow/cmd/callflow"
+
+var (
+	binDir      string   // holds the callflow binary; set by TestMain
+	buildInputs []string // the files the binary was built from
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "callflow-testscripts-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testscripts: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	goCmd, err := goTool()
+	if err == nil {
+		err = buildCLI(goCmd, dir)
+	}
+	if err == nil {
+		buildInputs, err = sourceFiles(goCmd)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testscripts: cannot build the callflow binary, so no script can run:\n%v\n", err)
+		return 1
+	}
+	binDir = dir
+	return m.Run()
+}
+
+// goTool finds the go command. go test puts its own GOROOT/bin first on
+// PATH, so the binary is built by the toolchain that runs the tests.
+func goTool() (string, error) {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p, nil
+	}
+	p := filepath.Join(runtime.GOROOT(), "bin", exe("go"))
+	if _, err := os.Stat(p); err != nil {
+		return "", errors.New("the go command is neither on PATH nor in GOROOT/bin")
+	}
+	return p, nil
+}
+
+func buildCLI(goCmd, dir string) error {
+	// The binary is built without -race even under go test -race: the
+	// commands tested here run no goroutines, and a race-enabled binary
+	// takes about a second to start, once per exec in every script.
+	cmd := exec.Command(goCmd, "build", "-o", filepath.Join(dir, exe("callflow")), cliPackage)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
+	}
+	return nil
+}
+
+// sourceFiles lists the files of this module that the binary is built
+// from, with go.mod and go.sum.
+func sourceFiles(goCmd string) ([]string, error) {
+	cmd := exec.Command(goCmd, "list", "-deps", "-json=Dir,GoFiles,EmbedFiles,Module", cliPackage)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", strings.Join(cmd.Args, " "), err)
+	}
+	var files []string
+	var goMod string
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var pkg struct {
+			Dir                 string
+			GoFiles, EmbedFiles []string
+			Module              *struct {
+				Main  bool
+				GoMod string
+			}
+		}
+		if err := dec.Decode(&pkg); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("reading go list output: %v", err)
+		}
+		if pkg.Module == nil || !pkg.Module.Main {
+			continue
+		}
+		if goMod == "" {
+			goMod = pkg.Module.GoMod
+		}
+		for _, f := range append(pkg.GoFiles, pkg.EmbedFiles...) {
+			files = append(files, filepath.Join(pkg.Dir, f))
+		}
+	}
+	if goMod != "" {
+		files = append(files, goMod, filepath.Join(filepath.Dir(goMod), "go.sum"))
+	}
+	return files, nil
+}
+
+func exe(name string) string {
+	if runtime.GOOS == "windows" {
+		return name + ".exe"
+	}
+	return name
+}
+
+func TestScripts(t *testing.T) {
+	// go test caches a pass against the files this process reads, but a
+	// subprocess built the binary. Stat its sources here so that editing
+	// them invalidates the cached result.
+	for _, f := range buildInputs {
+		os.Stat(f)
+	}
+	acme, err := filepath.Abs(filepath.Join("..", "examples", "acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       *update,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+			return os.CopyFS(filepath.Join(env.WorkDir, "acme"), os.DirFS(acme))
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode": cmdExitCode,
+		},
+	})
+}
+
+// cmdExitCode implements `exitcode N program [args...]`: it runs program as
+// exec does, keeping its output for the stdout and stderr commands that
+// follow, and fails unless it exits with status N. `! exec` cannot tell
+// the CLI's 1 (the input is wrong) from its 2 (the command line is wrong).
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "usage: exitcode N program [args...]"
+	if neg {
+		ts.Fatalf("unsupported: ! exitcode; give the expected status instead")
+	}
+	if len(args) < 2 {
+		ts.Fatalf(usage)
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("%s: %v", usage, err)
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		got = exitErr.ExitCode()
+	case err != nil:
+		ts.Fatalf("%v", err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
+}
