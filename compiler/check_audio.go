@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/callflow/callflow/lang"
 )
@@ -91,4 +93,62 @@ func checkWAV(path string) error {
 		return errNotWAV
 	}
 	return nil
+}
+
+// audioPath is where an audio value's file is: relative to the file that
+// names it. It is "" for a URL.
+func audioPath(v lang.String) string {
+	if strings.Contains(v.Value, "://") || filepath.IsAbs(v.Value) {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(v.Range.Filename), v.Value)
+}
+
+// wavLength reads a WAV file's header and returns how long it plays. It
+// reports false for a URL or a file it cannot read as PCM WAV.
+func wavLength(v lang.String) (time.Duration, bool) {
+	path := audioPath(v)
+	if path == "" {
+		return 0, false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	var hdr [12]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil || string(hdr[0:4]) != "RIFF" || string(hdr[8:12]) != "WAVE" {
+		return 0, false
+	}
+	var byteRate uint32
+	for {
+		var chunk [8]byte
+		if _, err := io.ReadFull(f, chunk[:]); err != nil {
+			return 0, false
+		}
+		size := binary.LittleEndian.Uint32(chunk[4:])
+		switch string(chunk[:4]) {
+		case "fmt ":
+			var fmtChunk [16]byte
+			if size < 16 {
+				return 0, false
+			}
+			if _, err := io.ReadFull(f, fmtChunk[:]); err != nil {
+				return 0, false
+			}
+			byteRate = binary.LittleEndian.Uint32(fmtChunk[8:])
+			if _, err := f.Seek(int64(size-16+size%2), io.SeekCurrent); err != nil {
+				return 0, false
+			}
+		case "data":
+			if byteRate == 0 {
+				return 0, false
+			}
+			return time.Duration(uint64(size) * uint64(time.Second) / uint64(byteRate)), true
+		default:
+			if _, err := f.Seek(int64(size+size%2), io.SeekCurrent); err != nil {
+				return 0, false
+			}
+		}
+	}
 }

@@ -12,10 +12,10 @@ import (
 type Test struct {
 	Name        string
 	Flow        Ref
-	Digits      String       // the keys pressed, in order, such as "1*"
+	Digits      String        // the keys pressed, in order, such as "1*"
 	Agents      []AgentScript // how each user answers, in source order
-	Voicemail   String       // leave | silent | storage-full
-	Path        []Ref        // the states the call must pass, in order
+	Voicemail   String        // leave | silent | storage-full
+	Path        []Ref         // the states the call must pass, in order
 	PathSet     bool
 	Ending      String // flow-end | connected | message | no-message | caller-hung-up
 	ConnectedTo *Ref   // the user or group that answered, when Ending is connected

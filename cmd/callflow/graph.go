@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -28,10 +26,9 @@ validate does and exits 1.`,
 			if err := checkFormat(format, compiler.GraphFormats...); err != nil {
 				return err
 			}
-			m, files, diags := compiler.CheckDir(args[0])
-			if diags.HasErrors() {
-				writeText(cmd.ErrOrStderr(), files, diags, reportOptions{summary: true})
-				return &exitError{code: exitFail}
+			m, err := loadModel(cmd.ErrOrStderr(), args[0])
+			if err != nil {
+				return err
 			}
 			f, ok := m.Flows[args[1]]
 			if !ok {
@@ -42,17 +39,4 @@ validate does and exits 1.`,
 	}
 	cmd.Flags().StringVar(&format, "format", "dot", "diagram format: dot or mermaid")
 	return cmd
-}
-
-// unknownFlow explains that dir has no flow called name.
-func unknownFlow(dir, name string, m *compiler.Model) string {
-	names := make([]string, 0, len(m.Flows))
-	for n := range m.Flows {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	if len(names) == 0 {
-		return fmt.Sprintf("%s has no flows", dir)
-	}
-	return fmt.Sprintf("%s has no flow named %q; its flows are: %v", dir, name, names)
 }

@@ -96,6 +96,9 @@ Every command takes --help. Documentation: docs/language.md and docs/cli.md.`,
 		newValidateCmd(),
 		newFmtCmd(),
 		newGraphCmd(),
+		newSimulateCmd(),
+		newInspectCmd(),
+		newTestCmd(),
 	)
 	return root
 }

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"regexp"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/callflow/callflow/compiler"
+	"github.com/callflow/callflow/lang"
+	"github.com/callflow/callflow/sim"
+	"github.com/callflow/callflow/vm"
+)
+
+func newTestCmd() *cobra.Command {
+	var format, run string
+	cmd := &cobra.Command{
+		Use:   "test [DIR]",
+		Short: "Run the flow tests in *_test.hcl files under DIR (default .)",
+		Long: `test runs every flow test under DIR (default: the current directory). A flow
+test is a test block in a *_test.hcl file:
+
+  test "busy sales goes to voicemail" {
+    flow   = flow.sales
+    digits = "1"
+    agents = { dana = "busy" }
+    path   = [ivr.menu, transfer_user.dana, voicemail.sales]
+    ending = "message"
+  }
+
+It names a flow, scripts the world the call meets (digits, agents,
+voicemail, as for simulate), and states the path the call must take and how
+it must end: flow-end, connected (with connected_to = user.NAME or
+group.NAME), message or no-message. Each test runs the flow's compiled
+program on the VM, as a real call would.
+
+test prints PASS or FAIL for each test, with what was wanted and what
+happened for each failure, and exits 1 if any test fails (or if the
+configuration or the tests have errors).
+
+Formats: text (default), json, and junit (JUnit XML for CI dashboards).`,
+		Example: `  callflow test examples/acme
+  callflow test --run 'sales' examples/acme
+  callflow test --format junit > callflow-tests.xml`,
+		Args: argsBetween(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "text", "json", "junit"); err != nil {
+				return err
+			}
+			filter, err := regexp.Compile(run)
+			if err != nil {
+				return usagef("--run: %v", err)
+			}
+			dir := dirArg(args)
+			m, err := loadModel(cmd.ErrOrStderr(), dir)
+			if err != nil {
+				return err
+			}
+			p := lang.NewParser()
+			tests, diags := p.LoadTests(dir)
+			diags = append(diags, compiler.CheckTests(m, tests)...)
+			compiler.SortDiagnostics(diags)
+			if diags.HasErrors() {
+				writeText(cmd.ErrOrStderr(), p.Files(), diags, reportOptions{summary: true})
+				return &exitError{code: exitFail}
+			}
+			var results []testResult
+			programs := map[string]*vm.Program{}
+			for _, t := range tests {
+				if !filter.MatchString(t.Name) {
+					continue
+				}
+				r, err := runTest(m, programs, t)
+				if err != nil {
+					return err
+				}
+				results = append(results, r)
+			}
+			if len(results) == 0 {
+				msg := fmt.Sprintf("no flow tests in %s (write test blocks in *_test.hcl files)", dir)
+				if run != "" {
+					msg = fmt.Sprintf("no flow test in %s matches --run %q", dir, run)
+				}
+				return &exitError{code: exitFail, msg: msg}
+			}
+			out := cmd.OutOrStdout()
+			switch format {
+			case "json":
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(results); err != nil {
+					return err
+				}
+			case "junit":
+				if err := writeJUnit(out, results); err != nil {
+					return err
+				}
+			default:
+				writeTestText(out, results)
+			}
+			for _, r := range results {
+				if !r.Passed {
+					return &exitError{code: exitFail}
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or junit")
+	cmd.Flags().StringVar(&run, "run", "", "run only the tests whose names match this regular expression")
+	return cmd
+}
+
+type testResult struct {
+	Name       string         `json:"name"`
+	Flow       string         `json:"flow"`
+	Location   string         `json:"location"`
+	Passed     bool           `json:"passed"`
+	Mismatches []sim.Mismatch `json:"mismatches,omitempty"`
+	Trace      *sim.Trace     `json:"trace"`
+	Duration   time.Duration  `json:"-"`
+}
+
+func runTest(m *compiler.Model, programs map[string]*vm.Program, t *lang.Test) (testResult, error) {
+	start := time.Now()
+	p, ok := programs[t.Flow.Name]
+	if !ok {
+		var err error
+		if p, err = compiler.Lower(m.Flows[t.Flow.Name]); err != nil {
+			return testResult{}, err
+		}
+		programs[t.Flow.Name] = p
+	}
+	world := sim.World{Digits: t.Digits.Value, Agents: map[string][]string{}, Voicemail: t.Voicemail.Value}
+	for _, a := range t.Agents {
+		world.Agents[a.User] = a.Behaviours
+	}
+	trace, err := sim.Run(p, m, world)
+	if err != nil {
+		return testResult{}, fmt.Errorf("test %q: %w", t.Name, err)
+	}
+	expect := sim.Expect{PathSet: t.PathSet, Ending: t.Ending.Value}
+	for _, ref := range t.Path {
+		expect.Path = append(expect.Path, ref.String())
+	}
+	if t.ConnectedTo != nil {
+		expect.ConnectedTo = t.ConnectedTo.String()
+	}
+	ms := trace.Compare(expect)
+	return testResult{
+		Name: t.Name, Flow: t.Flow.Name, Location: t.NameRange.String(),
+		Passed: len(ms) == 0, Mismatches: ms, Trace: trace, Duration: time.Since(start),
+	}, nil
+}
+
+func writeTestText(w io.Writer, results []testResult) {
+	passed := 0
+	for _, r := range results {
+		if r.Passed {
+			passed++
+			fmt.Fprintf(w, "PASS  %s\n", r.Name)
+			continue
+		}
+		fmt.Fprintf(w, "FAIL  %s  (%s)\n", r.Name, r.Location)
+		for _, m := range r.Mismatches {
+			fmt.Fprintf(w, "        %-12s want: %s\n", m.Field, m.Want)
+			fmt.Fprintf(w, "        %-12s got:  %s\n", "", m.Got)
+		}
+	}
+	fmt.Fprintf(w, "%d passed, %d failed\n", passed, len(results)-passed)
+}
+
+// JUnit XML, the subset CI dashboards read.
+type junitSuites struct {
+	XMLName xml.Name     `xml:"testsuites"`
+	Suites  []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Time     string      `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	File      string        `xml:"file,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+func writeJUnit(w io.Writer, results []testResult) error {
+	suite := junitSuite{Name: "callflow", Tests: len(results)}
+	var total time.Duration
+	for _, r := range results {
+		total += r.Duration
+		c := junitCase{Name: r.Name, Classname: "flow." + r.Flow, File: r.Location, Time: seconds(r.Duration)}
+		if !r.Passed {
+			suite.Failures++
+			text := ""
+			for _, m := range r.Mismatches {
+				text += fmt.Sprintf("%s\n  want: %s\n  got:  %s\n", m.Field, m.Want, m.Got)
+			}
+			c.Failure = &junitFailure{Message: fmt.Sprintf("%d mismatch(es) at %s", len(r.Mismatches), r.Location), Type: "mismatch", Text: text}
+		}
+		suite.Cases = append(suite.Cases, c)
+	}
+	suite.Time = seconds(total)
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(junitSuites{Suites: []junitSuite{suite}}); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
