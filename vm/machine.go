@@ -137,20 +137,23 @@ func (m *Machine) Step() (Effect, error) {
 			}
 			continue
 		}
-		e := m.effectOf(in)
+		// Hooks get a pointer to m.pending rather than to a local: a
+		// pointer passed through an interface escapes, and a local would
+		// then cost an allocation on every step. It also makes a hang-up
+		// that stops this effect name this effect's state and pc.
+		m.pending = m.effectOf(in)
 		m.pc++
 		for _, h := range m.hooks {
-			if err := h.OnEffect(m, &e); err != nil && e.Kind != EffectHangup {
+			if err := h.OnEffect(m, &m.pending); err != nil && m.pending.Kind != EffectHangup {
 				m.stopErr = err
 				return m.finish(m.hangup(ReasonStopped)), nil
 			}
 		}
-		m.pending = e
 		m.status = awaiting
-		if e.Kind == EffectHangup {
+		if m.pending.Kind == EffectHangup {
 			m.status = ended
 		}
-		return e, nil
+		return m.pending, nil
 	}
 }
 
@@ -163,12 +166,12 @@ func (m *Machine) hangup(reason HangupReason) Effect {
 // finish ends the machine with e, which every hook sees; hooks cannot
 // stop a call that is already ending.
 func (m *Machine) finish(e Effect) Effect {
-	for _, h := range m.hooks {
-		_ = h.OnEffect(m, &e)
-	}
 	m.pending = e
+	for _, h := range m.hooks {
+		_ = h.OnEffect(m, &m.pending)
+	}
 	m.status = ended
-	return e
+	return m.pending
 }
 
 func (m *Machine) effectOf(in *instr) Effect {

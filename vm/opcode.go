@@ -88,9 +88,9 @@ const (
 type opInfo struct {
 	name     string
 	operands []OperandKind
-	effect   EffectKind    // EffectNone for control flow
-	results  []Result      // the results the host may resume with
-	terminal bool          // execution never falls through to the next instruction
+	effect   EffectKind // EffectNone for control flow
+	results  []Result   // the results the host may resume with
+	terminal bool       // execution never falls through to the next instruction
 }
 
 var opTable = [numOpcodes]opInfo{
