@@ -15,6 +15,7 @@ type Test struct {
 	Digits      String        // the keys pressed, in order, such as "1*"
 	Agents      []AgentScript // how each user answers, in source order
 	Voicemail   String        // leave | silent | storage-full
+	QueueFull   Bool          // every queue is already full of other callers
 	Path        []Ref         // the states the call must pass, in order
 	PathSet     bool
 	Ending      String // flow-end | connected | message | no-message | caller-hung-up
@@ -42,6 +43,7 @@ var testSchema = &hcl.BodySchema{
 		{Name: "digits"},
 		{Name: "agents"},
 		{Name: "voicemail"},
+		{Name: "queue_full"},
 		{Name: "path"},
 		{Name: "ending", Required: true},
 		{Name: "connected_to"},
@@ -96,6 +98,7 @@ func decodeTest(block *hcl.Block) (*Test, hcl.Diagnostics) {
 	}
 	diags = append(diags, decodeString(a, "digits", &t.Digits)...)
 	diags = append(diags, decodeString(a, "voicemail", &t.Voicemail)...)
+	diags = append(diags, decodeBool(a, "queue_full", &t.QueueFull)...)
 	diags = append(diags, decodeString(a, "ending", &t.Ending)...)
 	path, set, d := decodeRefList(a, "path")
 	t.Path, t.PathSet = path, set

@@ -43,6 +43,8 @@ type World struct {
 	Agents map[string][]string
 	// Voicemail is what the caller does at a voicemail beep; default Leave.
 	Voicemail string
+	// QueueFull says that every queue is already full of other callers.
+	QueueFull bool
 }
 
 // Validate reports the first thing wrong with the script.
@@ -198,6 +200,9 @@ func (h *host) answer(e vm.Effect) (vm.Result, uint8, string) {
 		// The queue is for the user the state rang; the world says
 		// whether that user is still busy at the next ring.
 		user := h.lastRung
+		if h.world.QueueFull {
+			return vm.ResultFull, 0, "the queue is full"
+		}
 		if h.behaviour(user, h.rings[user]) == Busy {
 			return vm.ResultTimeout, 0, user + " stayed busy through the hold music"
 		}

@@ -17,6 +17,7 @@ func newSimulateCmd() *cobra.Command {
 		digits    string
 		agents    []string
 		voicemail string
+		queueFull bool
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate DIR FLOW",
@@ -34,7 +35,8 @@ The world is scripted with flags:
                        repeating (dana=busy,answers); users not named answer
   --voicemail silent   at a voicemail beep the caller leaves a message
                        (leave, the default), says nothing until the time-out
-                       (silent), or finds storage full (storage-full)`,
+                       (silent), or finds storage full (storage-full)
+  --queue-full         every queue already holds its max_waiting callers`,
 		Example: `  callflow simulate examples/acme sales --digits 1 --agent dana=busy
   callflow simulate examples/acme support --digits 2 --agent bob=unavailable --agent dave=no-answer --agent alice=busy
   callflow simulate examples/acme sales --format json | jq .path`,
@@ -44,6 +46,7 @@ The world is scripted with flags:
 				return err
 			}
 			world, err := parseWorld(digits, agents, voicemail)
+			world.QueueFull = queueFull
 			if err != nil {
 				return err
 			}
@@ -73,6 +76,7 @@ The world is scripted with flags:
 	cmd.Flags().StringVar(&digits, "digits", "", "keys the caller presses, in order (0-9 and *)")
 	cmd.Flags().StringArrayVar(&agents, "agent", nil, "USER=BEHAVIOUR[,BEHAVIOUR...]: how a user answers each ring (repeatable)")
 	cmd.Flags().StringVar(&voicemail, "voicemail", sim.Leave, "what the caller does at a voicemail beep: leave, silent or storage-full")
+	cmd.Flags().BoolVar(&queueFull, "queue-full", false, "every queue is already full of other callers")
 	return cmd
 }
 

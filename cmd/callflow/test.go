@@ -33,7 +33,7 @@ test is a test block in a *_test.hcl file:
   }
 
 It names a flow, scripts the world the call meets (digits, agents,
-voicemail, as for simulate), and states the path the call must take and how
+voicemail, queue_full, as for simulate), and states the path the call must take and how
 it must end: flow-end, connected (with connected_to = user.NAME or
 group.NAME), message or no-message. Each test runs the flow's compiled
 program on the VM, as a real call would.
@@ -135,7 +135,7 @@ func runTest(m *compiler.Model, programs map[string]*vm.Program, t *lang.Test) (
 		}
 		programs[t.Flow.Name] = p
 	}
-	world := sim.World{Digits: t.Digits.Value, Agents: map[string][]string{}, Voicemail: t.Voicemail.Value}
+	world := sim.World{Digits: t.Digits.Value, Agents: map[string][]string{}, Voicemail: t.Voicemail.Value, QueueFull: t.QueueFull.Value}
 	for _, a := range t.Agents {
 		world.Agents[a.User] = a.Behaviours
 	}

@@ -96,3 +96,20 @@ test "sales: no key rings dana" {
   ending       = "connected"
   connected_to = user.dana
 }
+
+test "sales: dana busy and her queue full takes a message" {
+  flow       = flow.sales
+  digits     = "1"
+  agents     = { dana = "busy" }
+  queue_full = true
+  path       = [ivr.menu, transfer_user.dana, voicemail.sales]
+  ending     = "message"
+}
+
+test "sales: erik busy, free, then unavailable" {
+  flow   = flow.sales
+  digits = "2"
+  agents = { erik = ["busy", "unavailable"] }
+  path   = [ivr.menu, transfer_user.erik, voicemail.sales]
+  ending = "message"
+}
