@@ -169,6 +169,12 @@ func decodeRefList(attrs hcl.Attributes, name string) ([]Ref, bool, hcl.Diagnost
 // checks must not also report it missing, and resolvers skip empty kinds
 // because the error has been reported here already.
 func refFromExpr(expr hcl.Expression, attrName string) (Ref, hcl.Diagnostics) {
+	if len(expr.Variables()) == 0 {
+		if v, d := expr.Value(nil); !d.HasErrors() && !v.IsKnown() {
+			// The parser could not read the expression and has said so.
+			return Ref{Range: expr.Range()}, nil
+		}
+	}
 	trav, diags := hcl.AbsTraversalForExpr(expr)
 	if diags.HasErrors() || len(trav) != 2 {
 		detail := fmt.Sprintf("The argument %q takes a reference written KIND.NAME without quotes, such as user.alice or ivr.main.", attrName)

@@ -1,0 +1,3 @@
+user "alice" {
+  caller_id = # ERROR: Invalid expression
+}
