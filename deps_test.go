@@ -13,7 +13,8 @@ func TestDependencyDirection(t *testing.T) {
 	const module = "github.com/callflow/callflow"
 	allowed := map[string][]string{
 		"lang":      {},
-		"compiler":  {"lang"},
+		"compiler":  {"lang", "vm"},
+		"sim":       {"vm"},
 		"vm":        {},
 		"telephony": {"vm", "billing", "store"},
 	}

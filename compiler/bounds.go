@@ -6,9 +6,6 @@ import (
 	"github.com/callflow/callflow/lang"
 )
 
-// BeepLength is how long the voicemail beep lasts in the timing model.
-const BeepLength = time.Second
-
 // Bounds are a flow's static bounds, computed from the checked flow.
 //
 // The timing model: each state takes at most the time below, and a
@@ -25,9 +22,10 @@ const BeepLength = time.Second
 //     answer ends the count: a human has answered.
 //   - transfer_group: ring_timeout, times the number of members when
 //     sequential.
-//   - voicemail: the prompt, the beep and max_length, unless the state's
-//     timeout comes first; then the timeout and whatever on_timeout leads
-//     to.
+//   - voicemail: its timeout, the state's own limit, which covers the
+//     prompt, the beep and the message; then whatever on_timeout leads to.
+//     A caller who stays silent reaches it; a message ends the call
+//     sooner.
 //
 // Prompt lengths are known for WAV files (from their headers). Spoken
 // prompts (say) and URLs are only rendered or fetched when the
@@ -159,18 +157,10 @@ func (b *boundsCalc) worst(s *lang.State) *worst {
 		own += seconds(o.RingTimeout) * rings
 		w.then = next("on_timeout", "on_unavailable", "on_all_busy")
 	case lang.Voicemail:
-		o := s.Voicemail
-		before := own
-		prompt(s.Prompt)
-		message := own - before + BeepLength + seconds(o.MaxLength)
-		if limit := seconds(o.Timeout); limit <= message {
-			// The time-out can come first: it bounds the state, and the
-			// call may go on through on_timeout.
-			own = before + limit
-			w.then = next("on_timeout")
-		} else {
-			own = before + message
-		}
+		// The limit covers the prompt, the beep and the message, so the
+		// prompt's length does not matter here.
+		own += seconds(s.Voicemail.Timeout)
+		w.then = next("on_timeout")
 	}
 	w.time = own
 	if w.then != nil {

@@ -246,7 +246,7 @@ func (c *checker) checkEnum(s lang.String, what string, allowed ...string) {
 		}
 	}
 	c.errorf(s.Range, fmt.Sprintf("Invalid %s", what),
-		"%q is not a %s. Use one of: %s.%s", s.Value, what, quoteList(allowed), didYouMean(s.Value, allowed, ""))
+		"%q is not %s. Use one of: %s.%s", s.Value, article(what), quoteList(allowed), didYouMean(s.Value, allowed, ""))
 }
 
 // checkRange reports a whole-number attribute outside [lo, hi].

@@ -48,7 +48,7 @@ func CheckTests(m *Model, tests []*lang.Test) hcl.Diagnostics {
 				c.errorf(a.Range, "Reference to undeclared user", "No user named %q is declared.%s", a.User, didYouMean(a.User, names, ""))
 			}
 			for _, b := range a.Behaviours {
-				c.checkEnum(lang.String{Value: b, Set: true, Range: a.Range}, "agent behaviour", TestBehaviours...)
+				c.checkEnum(lang.String{Value: b, Set: true, Range: a.ValueRange}, "agent behaviour", TestBehaviours...)
 			}
 		}
 		c.checkEnum(t.Voicemail, "voicemail action", TestVoicemail...)

@@ -1,6 +1,8 @@
 package lang
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -18,7 +20,7 @@ type Test struct {
 	QueueFull   Bool          // every queue is already full of other callers
 	Path        []Ref         // the states the call must pass, in order
 	PathSet     bool
-	Ending      String // flow-end | connected | message | no-message | caller-hung-up
+	Ending      String // flow-end | connected | message | no-message
 	ConnectedTo *Ref   // the user or group that answered, when Ending is connected
 	DeclRange   hcl.Range
 	NameRange   hcl.Range
@@ -30,7 +32,8 @@ type Test struct {
 type AgentScript struct {
 	User       string
 	Behaviours []string
-	Range      hcl.Range
+	Range      hcl.Range // the user's name
+	ValueRange hcl.Range // the behaviours
 }
 
 var testFileSchema = &hcl.BodySchema{
@@ -127,7 +130,16 @@ func decodeTest(block *hcl.Block) (*Test, hcl.Diagnostics) {
 				})
 				continue
 			}
-			script := AgentScript{User: user, Range: kv.Key.Range()}
+			if prev := findAgent(t.Agents, user); prev != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate agent",
+					Detail:   fmt.Sprintf("%s is already scripted at %s. To script several rings, list one behaviour per ring: %s = [\"busy\", \"answers\"].", user, prev.Range, user),
+					Subject:  kv.Key.Range().Ptr(),
+				})
+				continue
+			}
+			script := AgentScript{User: user, Range: kv.Key.Range(), ValueRange: kv.Value.Range()}
 			v, d := kv.Value.Value(nil)
 			switch {
 			case d.HasErrors():
@@ -158,4 +170,13 @@ func decodeTest(block *hcl.Block) (*Test, hcl.Diagnostics) {
 		}
 	}
 	return t, diags
+}
+
+func findAgent(agents []AgentScript, user string) *AgentScript {
+	for i := range agents {
+		if agents[i].User == user {
+			return &agents[i]
+		}
+	}
+	return nil
 }

@@ -16,8 +16,9 @@ var diagFormats = []string{"text", "json", "github", "sarif"}
 
 // reportOptions adjust how diagnostics are reported.
 type reportOptions struct {
-	summary bool // end text output with a one-line verdict
-	strict  bool // warnings fail the check (validate --strict)
+	summary bool   // end text output with a one-line verdict
+	strict  bool   // warnings fail the check (validate --strict)
+	noun    string // what was checked, for the verdict; "configuration" when empty
 }
 
 // writeDiagnostics prints diags in format. files holds the sources that
@@ -42,7 +43,11 @@ func writeText(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, o
 	}
 	if opts.summary {
 		errs, warns := countDiagnostics(diags)
-		_, err := fmt.Fprintln(w, summaryLine(errs, warns, opts.strict))
+		noun := opts.noun
+		if noun == "" {
+			noun = "configuration"
+		}
+		_, err := fmt.Fprintln(w, summaryLine(noun, errs, warns, opts.strict))
 		return err
 	}
 	return nil

@@ -25,8 +25,9 @@ the path that takes it.
 
 The worst case adds, along each path, the longest each state can take: its
 prompts, IVR time-outs, ring timeouts (times the members for a sequential
-group), queue music × repeats and a second ring, and voicemail up to its
-limit. WAV prompt lengths are read from the files; spoken (say) prompts and
+group), queue music × repeats and a second ring, and a voicemail state's
+own timeout, which a silent caller waits out before going on.
+WAV prompt lengths are read from the files; spoken (say) prompts and
 URLs are rendered or fetched only at apply time, so they are listed as
 unknown and counted as zero. docs/vm.md defines the model.
 

@@ -65,7 +65,7 @@ Formats: text (default), json, and junit (JUnit XML for CI dashboards).`,
 			diags = append(diags, compiler.CheckTests(m, tests)...)
 			compiler.SortDiagnostics(diags)
 			if diags.HasErrors() {
-				writeText(cmd.ErrOrStderr(), p.Files(), diags, reportOptions{summary: true})
+				writeText(cmd.ErrOrStderr(), p.Files(), diags, reportOptions{summary: true, noun: "set of flow tests"})
 				return &exitError{code: exitFail}
 			}
 			var results []testResult
@@ -119,6 +119,8 @@ type testResult struct {
 	Name       string         `json:"name"`
 	Flow       string         `json:"flow"`
 	Location   string         `json:"location"`
+	File       string         `json:"file"`
+	Line       int            `json:"line"`
 	Passed     bool           `json:"passed"`
 	Mismatches []sim.Mismatch `json:"mismatches,omitempty"`
 	Trace      *sim.Trace     `json:"trace"`
@@ -152,7 +154,7 @@ func runTest(m *compiler.Model, programs map[string]*vm.Program, t *lang.Test) (
 	}
 	ms := trace.Compare(expect)
 	return testResult{
-		Name: t.Name, Flow: t.Flow.Name, Location: t.NameRange.String(),
+		Name: t.Name, Flow: t.Flow.Name, Location: t.NameRange.String(), File: t.NameRange.Filename, Line: t.NameRange.Start.Line,
 		Passed: len(ms) == 0, Mismatches: ms, Trace: trace, Duration: time.Since(start),
 	}, nil
 }
@@ -192,6 +194,7 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	File      string        `xml:"file,attr"`
+	Line      int           `xml:"line,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
 }
@@ -207,7 +210,7 @@ func writeJUnit(w io.Writer, results []testResult) error {
 	var total time.Duration
 	for _, r := range results {
 		total += r.Duration
-		c := junitCase{Name: r.Name, Classname: "flow." + r.Flow, File: r.Location, Time: seconds(r.Duration)}
+		c := junitCase{Name: r.Name, Classname: "flow." + r.Flow, File: r.File, Line: r.Line, Time: seconds(r.Duration)}
 		if !r.Passed {
 			suite.Failures++
 			text := ""

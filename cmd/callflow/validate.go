@@ -76,16 +76,16 @@ func passes(diags hcl.Diagnostics, strict bool) bool {
 }
 
 // summaryLine is the last line of text output.
-func summaryLine(errs, warns int, strict bool) string {
+func summaryLine(noun string, errs, warns int, strict bool) string {
 	switch {
 	case errs == 0 && warns == 0:
-		return "Success! The configuration is valid."
+		return fmt.Sprintf("Success! The %s is valid.", noun)
 	case errs == 0 && strict:
-		return fmt.Sprintf("The configuration fails --strict: %s.", plural(warns, "warning"))
+		return fmt.Sprintf("The %s fails --strict: %s.", noun, plural(warns, "warning"))
 	case errs == 0:
-		return fmt.Sprintf("The configuration is valid, with %s.", plural(warns, "warning"))
+		return fmt.Sprintf("The %s is valid, with %s.", noun, plural(warns, "warning"))
 	default:
-		return fmt.Sprintf("The configuration is invalid: %s, %s.", plural(errs, "error"), plural(warns, "warning"))
+		return fmt.Sprintf("The %s is invalid: %s, %s.", noun, plural(errs, "error"), plural(warns, "warning"))
 	}
 }
 
