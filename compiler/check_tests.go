@@ -10,7 +10,7 @@ import (
 // Package sim runs them; they are listed here so that tests are checked
 // before anything runs.
 var (
-	TestBehaviours = []string{"answers", "busy", "unavailable", "no-answer"}
+	TestBehaviours = []string{"answers", "busy", "unavailable", "no-answer", "free"}
 	TestVoicemail  = []string{"leave", "silent", "storage-full"}
 	TestEndings    = []string{"flow-end", "connected", "message", "no-message"}
 )

@@ -28,7 +28,8 @@ type Test struct {
 
 // AgentScript is how one user answers each time they are rung: a list of
 // behaviours (answers, busy, unavailable, no-answer), one per ring, the
-// last repeating.
+// last repeating; "free" between two rings says the user became free while
+// the caller waited in the queue.
 type AgentScript struct {
 	User       string
 	Behaviours []string
@@ -161,7 +162,7 @@ func decodeTest(block *hcl.Block) (*Test, hcl.Diagnostics) {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Invalid agent behaviour",
-					Detail:   `An agent's behaviour is "answers", "busy", "unavailable" or "no-answer", or a non-empty list of them, one per ring.`,
+					Detail:   `An agent's behaviour is "answers", "busy", "unavailable" or "no-answer", or a non-empty list of them, one per ring, with "free" where a busy user becomes free during the queue.`,
 					Subject:  kv.Value.Range().Ptr(),
 				})
 				continue

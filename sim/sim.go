@@ -12,16 +12,19 @@ import (
 	"github.com/callflow/callflow/vm"
 )
 
-// Agent behaviours: how a user answers one ring.
+// Agent behaviours: how a user answers one ring. Free is not a ring: it
+// says that the user, busy before, becomes free while the caller waits in
+// the queue; the next ring then takes the behaviour after it.
 const (
 	Answers     = "answers"
 	Busy        = "busy"
 	Unavailable = "unavailable"
 	NoAnswer    = "no-answer"
+	Free        = "free"
 )
 
 // Behaviours lists the agent behaviours.
-var Behaviours = []string{Answers, Busy, Unavailable, NoAnswer}
+var Behaviours = []string{Answers, Busy, Unavailable, NoAnswer, Free}
 
 // What the caller does at a voicemail beep.
 const (
@@ -154,19 +157,27 @@ type host struct {
 	answeredBy  string
 }
 
-// behaviour returns how user answers ring number n (from 0).
-func (h *host) behaviour(user string, n int) string {
+// next returns user's next scripted behaviour without consuming it. The
+// last behaviour repeats; a user not scripted answers.
+func (h *host) next(user string) string {
 	bs, ok := h.world.Agents[user]
 	if !ok {
 		return Answers
 	}
-	return bs[min(n, len(bs)-1)]
+	return bs[min(h.rings[user], len(bs)-1)]
 }
 
-// ring consumes one ring of user and returns its behaviour.
+// ring consumes one ring of user and returns its behaviour. A Free that
+// no queue consumed is passed over.
 func (h *host) ring(user string) string {
-	b := h.behaviour(user, h.rings[user])
+	b := h.next(user)
 	h.rings[user]++
+	if b == Free {
+		if b = h.next(user); b == Free {
+			b = Answers // the script ends in free: the user answers
+		}
+		h.rings[user]++
+	}
 	return b
 }
 
@@ -203,8 +214,11 @@ func (h *host) answer(e vm.Effect) (vm.Result, uint8, string) {
 		if h.world.QueueFull {
 			return vm.ResultFull, 0, "the queue is full"
 		}
-		if h.behaviour(user, h.rings[user]) == Busy {
+		switch h.next(user) {
+		case Busy:
 			return vm.ResultTimeout, 0, user + " stayed busy through the hold music"
+		case Free:
+			h.rings[user]++
 		}
 		return vm.ResultAvailable, 0, user + " became free"
 	case vm.EffectRingGroup:

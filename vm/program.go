@@ -196,3 +196,27 @@ func (p *Program) StateAt(pc int) int {
 	}
 	return lo
 }
+
+// EffectSite is an instruction that asks the host for an effect, with the
+// results it can end with (besides ResultHungUp). Coverage tools use it to
+// tell which outcomes a set of calls has exercised.
+type EffectSite struct {
+	PC      uint32
+	State   int // index in Program.States
+	Kind    EffectKind
+	Results []Result // shared with the opcode table; do not modify
+}
+
+// EffectSites lists the program's effect sites in code order. The program
+// must be verified.
+func (p *Program) EffectSites() []EffectSite {
+	var sites []EffectSite
+	for _, in := range p.instrs {
+		info := &opTable[in.op]
+		if info.effect == EffectNone || info.effect == EffectHangup {
+			continue
+		}
+		sites = append(sites, EffectSite{PC: in.pc, State: p.StateAt(int(in.pc)), Kind: info.effect, Results: info.results})
+	}
+	return sites
+}

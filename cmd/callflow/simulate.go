@@ -32,7 +32,9 @@ The world is scripted with flags:
                        when they run out, menus time out
   --agent dana=busy    how a user answers: answers, busy, unavailable or
                        no-answer; a comma list gives one per ring, the last
-                       repeating (dana=busy,answers); users not named answer
+                       repeating (dana=busy,answers); "free" between rings
+                       says a busy user became free while the caller was
+                       queued (dana=busy,free,busy); users not named answer
   --voicemail silent   at a voicemail beep the caller leaves a message
                        (leave, the default), says nothing until the time-out
                        (silent), or finds storage full (storage-full)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ import (
 
 func newTestCmd() *cobra.Command {
 	var format, run string
+	var cover bool
 	cmd := &cobra.Command{
 		Use:   "test [DIR]",
 		Short: "Run the flow tests in *_test.hcl files under DIR (default .)",
@@ -41,6 +43,11 @@ program on the VM, as a real call would.
 test prints PASS or FAIL for each test, with what was wanted and what
 happened for each failure, and exits 1 if any test fails (or if the
 configuration or the tests have errors).
+
+--cover reports, for each flow the tests exercise, every outcome of every
+effect that no test takes (a ring that is never busy, a menu key never
+pressed…), and exits 1 if there is one. Hanging up is not counted: every
+effect can end that way.
 
 Formats: text (default), json, and junit (JUnit XML for CI dashboards).`,
 		Example: `  callflow test examples/acme
@@ -70,11 +77,12 @@ Formats: text (default), json, and junit (JUnit XML for CI dashboards).`,
 			}
 			var results []testResult
 			programs := map[string]*vm.Program{}
+			coverage := sim.NewCoverage()
 			for _, t := range tests {
 				if !filter.MatchString(t.Name) {
 					continue
 				}
-				r, err := runTest(m, programs, t)
+				r, err := runTest(m, programs, t, coverage)
 				if err != nil {
 					return err
 				}
@@ -102,16 +110,24 @@ Formats: text (default), json, and junit (JUnit XML for CI dashboards).`,
 			default:
 				writeTestText(out, results)
 			}
+			uncovered := 0
+			if cover {
+				uncovered = writeCoverage(cmd.ErrOrStderr(), programs, coverage)
+			}
 			for _, r := range results {
 				if !r.Passed {
 					return &exitError{code: exitFail}
 				}
+			}
+			if uncovered > 0 {
+				return &exitError{code: exitFail}
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or junit")
 	cmd.Flags().StringVar(&run, "run", "", "run only the tests whose names match this regular expression")
+	cmd.Flags().BoolVar(&cover, "cover", false, "report the outcomes of each tested flow that no test takes, and fail if there are any")
 	return cmd
 }
 
@@ -127,7 +143,7 @@ type testResult struct {
 	Duration   time.Duration  `json:"-"`
 }
 
-func runTest(m *compiler.Model, programs map[string]*vm.Program, t *lang.Test) (testResult, error) {
+func runTest(m *compiler.Model, programs map[string]*vm.Program, t *lang.Test, hooks ...vm.Hook) (testResult, error) {
 	start := time.Now()
 	p, ok := programs[t.Flow.Name]
 	if !ok {
@@ -141,7 +157,7 @@ func runTest(m *compiler.Model, programs map[string]*vm.Program, t *lang.Test) (
 	for _, a := range t.Agents {
 		world.Agents[a.User] = a.Behaviours
 	}
-	trace, err := sim.Run(p, m, world)
+	trace, err := sim.Run(p, m, world, hooks...)
 	if err != nil {
 		return testResult{}, fmt.Errorf("test %q: %w", t.Name, err)
 	}
@@ -157,6 +173,27 @@ func runTest(m *compiler.Model, programs map[string]*vm.Program, t *lang.Test) (
 		Name: t.Name, Flow: t.Flow.Name, Location: t.NameRange.String(), File: t.NameRange.Filename, Line: t.NameRange.Start.Line,
 		Passed: len(ms) == 0, Mismatches: ms, Trace: trace, Duration: time.Since(start),
 	}, nil
+}
+
+// writeCoverage reports, per tested flow, the outcomes no test took, and
+// returns how many there are. Flows no selected test names are not listed.
+func writeCoverage(w io.Writer, programs map[string]*vm.Program, c *sim.Coverage) int {
+	names := make([]string, 0, len(programs))
+	for name := range programs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	missing := 0
+	for _, name := range names {
+		p := programs[name]
+		taken, total := c.Outcomes(p)
+		fmt.Fprintf(w, "coverage: flow %s: %d of %d outcomes taken (%.0f%%)\n", name, taken, total, 100*float64(taken)/float64(max(total, 1)))
+		for _, u := range c.Uncovered(p) {
+			fmt.Fprintf(w, "  not taken: %s\n", u)
+			missing++
+		}
+	}
+	return missing
 }
 
 func writeTestText(w io.Writer, results []testResult) {

@@ -113,3 +113,53 @@ test "sales: erik busy, free, then unavailable" {
   path   = [ivr.menu, transfer_user.erik, voicemail.sales]
   ending = "message"
 }
+
+test "sales: dana free after the queue, then busy again" {
+  flow   = flow.sales
+  digits = "1"
+  agents = { dana = ["busy", "free", "busy"] }
+  path   = [ivr.menu, transfer_user.dana, voicemail.sales]
+  ending = "message"
+}
+
+test "sales: dana free after the queue, then unavailable" {
+  flow   = flow.sales
+  digits = "1"
+  agents = { dana = ["busy", "free", "unavailable"] }
+  path   = [ivr.menu, transfer_user.dana, voicemail.sales]
+  ending = "message"
+}
+
+test "sales: erik's queue full takes a message" {
+  flow       = flow.sales
+  digits     = "2"
+  agents     = { erik = "busy" }
+  queue_full = true
+  path       = [ivr.menu, transfer_user.erik, voicemail.sales]
+  ending     = "message"
+}
+
+test "sales: erik free after the queue answers" {
+  flow         = flow.sales
+  digits       = "2"
+  agents       = { erik = ["busy", "answers"] }
+  path         = [ivr.menu, transfer_user.erik]
+  ending       = "connected"
+  connected_to = user.erik
+}
+
+test "sales: erik free after the queue rings out" {
+  flow   = flow.sales
+  digits = "2"
+  agents = { erik = ["busy", "no-answer"] }
+  path   = [ivr.menu, transfer_user.erik, voicemail.sales]
+  ending = "message"
+}
+
+test "sales: erik free after the queue, then busy again" {
+  flow   = flow.sales
+  digits = "2"
+  agents = { erik = ["busy", "free", "busy"] }
+  path   = [ivr.menu, transfer_user.erik, voicemail.sales]
+  ending = "message"
+}
