@@ -62,6 +62,17 @@ func run(flows, runs int, dir string) error {
 		return err
 	}
 
+	// Peak memory first: on Linux a child's peak RSS starts from its
+	// parent's at exec, so the children must start while this process is
+	// still small.
+	parseRSS, err := peakRSS("parse", dir)
+	if err != nil {
+		return err
+	}
+	validateRSS, err := peakRSS("validate", dir)
+	if err != nil {
+		return err
+	}
 	var parse, validate []time.Duration
 	for i := 0; i < runs; i++ {
 		fmt.Fprintf(os.Stderr, "run %d/%d…\n", i+1, runs)
@@ -75,14 +86,6 @@ func run(flows, runs int, dir string) error {
 			return err
 		}
 		validate = append(validate, d)
-	}
-	parseRSS, err := peakRSS("parse", dir)
-	if err != nil {
-		return err
-	}
-	validateRSS, err := peakRSS("validate", dir)
-	if err != nil {
-		return err
 	}
 	p, v := median(parse), median(validate)
 	ratio := float64(v) / float64(p)
