@@ -71,16 +71,12 @@ func (p *Parser) LoadTestSources(files []NamedSource) ([]*Test, hcl.Diagnostics)
 	var tests []*Test
 	var diags hcl.Diagnostics
 	for _, f := range files {
-		if d := checkText(f); d != nil {
-			diags = append(diags, d)
-			continue
-		}
-		file, d := p.p.ParseHCL(f.Src, f.Name)
+		body, d := p.parse(f)
 		diags = append(diags, d...)
-		if file == nil || file.Body == nil {
+		if body == nil {
 			continue
 		}
-		content, d := file.Body.Content(testFileSchema)
+		content, d := body.Content(testFileSchema)
 		diags = append(diags, d...)
 		for _, b := range content.Blocks {
 			t, d := decodeTest(b)

@@ -155,21 +155,29 @@ func (p *Parser) LoadSources(files []NamedSource) (*Config, hcl.Diagnostics) {
 	cfg := &Config{}
 	var diags hcl.Diagnostics
 	for _, f := range files {
-		if d := checkText(f); d != nil {
-			// A binary file would otherwise produce one error per stray
-			// byte, each quoting raw bytes back at the terminal.
-			diags = append(diags, d)
-			continue
-		}
-		file, d := p.p.ParseHCL(f.Src, f.Name)
+		body, d := p.parse(f)
 		diags = append(diags, d...)
-		if file == nil || file.Body == nil {
-			continue
+		if body != nil {
+			diags = append(diags, decodeFile(cfg, body)...)
 		}
-		diags = append(diags, decodeFile(cfg, file.Body)...)
 	}
 	SanitizeRanges(diags)
 	return cfg, diags
+}
+
+// parse parses one file into the cache and returns its body, or nil when
+// there is nothing to decode.
+func (p *Parser) parse(f NamedSource) (hcl.Body, hcl.Diagnostics) {
+	if d := checkText(f); d != nil {
+		// A binary file would otherwise produce one error per stray
+		// byte, each quoting raw bytes back at the terminal.
+		return nil, hcl.Diagnostics{d}
+	}
+	file, diags := p.p.ParseHCL(f.Src, f.Name)
+	if file == nil || file.Body == nil {
+		return nil, diags
+	}
+	return file.Body, diags
 }
 
 // SanitizeRanges repairs ranges that end before they start. HCL's parser

@@ -117,9 +117,7 @@ func writeJSON(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, s
 		}
 		rep.Diagnostics = append(rep.Diagnostics, jd)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
+	return encodeJSON(w, rep)
 }
 
 // snippet cuts the lines of r out of file, with the highlight's offsets
@@ -273,9 +271,7 @@ func writeSARIF(w io.Writer, diags hcl.Diagnostics) error {
 		}
 		run.Results = append(run.Results, res)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
+	return encodeJSON(w, sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
 }
 
 // ruleID turns a summary into a stable rule id: "Duplicate IVR key" →
@@ -293,4 +289,11 @@ func ruleID(summary string) string {
 		}
 	}
 	return strings.TrimSuffix(b.String(), "-")
+}
+
+// encodeJSON writes v as indented JSON, the form every --format json uses.
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -57,9 +56,7 @@ unknown and counted as zero. docs/vm.md defines the model.
 				if disassemble {
 					doc.Disassembly, _ = p.Disassemble()
 				}
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(doc)
+				return encodeJSON(out, doc)
 			}
 			fmt.Fprintf(out, "flow %s\n", f.Name)
 			fmt.Fprintf(out, "  states reachable:   %d\n", b.States)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -66,9 +65,7 @@ The world is scripted with flags:
 				return err
 			}
 			if format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(trace)
+				return encodeJSON(cmd.OutOrStdout(), trace)
 			}
 			writeTrace(cmd.OutOrStdout(), trace)
 			return nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -98,9 +97,7 @@ Formats: text (default), json, and junit (JUnit XML for CI dashboards).`,
 			out := cmd.OutOrStdout()
 			switch format {
 			case "json":
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(results); err != nil {
+				if err := encodeJSON(out, results); err != nil {
 					return err
 				}
 			case "junit":
