@@ -91,3 +91,30 @@ func lineDiff(want, got string) string {
 	}
 	return b.String()
 }
+
+// TestEncodedAcme keeps vm/testdata/acme-sales.cfvm, the program vm's
+// BenchmarkCalls runs, identical to what the compiler makes of the acme
+// sales flow. vm may not import the compiler, so the file stands between.
+func TestEncodedAcme(t *testing.T) {
+	m, _, diags := compiler.CheckDir("../examples/acme")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	p, err := compiler.Lower(m.Flows["sales"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	const path = "../vm/testdata/acme-sales.cfvm"
+	if *update {
+		if err := os.WriteFile(path, p.Encode(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	have, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(have) != string(p.Encode()) {
+		t.Errorf("%s is out of date: run go test ./compiler -run TestEncodedAcme -update", path)
+	}
+}
