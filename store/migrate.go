@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// migrations are the schema, one numbered step each. A step is never
+// changed once released; a change is a new step. {{blob}} becomes the
+// dialect's binary type.
+var migrations = []string{
+	1: `
+CREATE TABLE config_versions (
+	id         BIGINT PRIMARY KEY,
+	created_at TEXT NOT NULL,
+	applied_by TEXT NOT NULL,
+	git_commit TEXT NOT NULL,
+	kind       TEXT NOT NULL,
+	message    TEXT NOT NULL,
+	config     TEXT NOT NULL,
+	hash       TEXT NOT NULL
+);
+CREATE TABLE flow_versions (
+	flow       TEXT NOT NULL,
+	version    BIGINT NOT NULL,
+	created_at TEXT NOT NULL,
+	applied_by TEXT NOT NULL,
+	git_commit TEXT NOT NULL,
+	definition TEXT NOT NULL,
+	program    {{blob}} NOT NULL,
+	hash       TEXT NOT NULL,
+	PRIMARY KEY (flow, version)
+);
+CREATE TABLE config_flows (
+	config_version BIGINT NOT NULL REFERENCES config_versions (id),
+	flow           TEXT NOT NULL,
+	flow_version   BIGINT NOT NULL,
+	PRIMARY KEY (config_version, flow),
+	FOREIGN KEY (flow, flow_version) REFERENCES flow_versions (flow, version)
+);
+CREATE TABLE drafts (
+	flow         TEXT PRIMARY KEY,
+	flow_version BIGINT NOT NULL,
+	FOREIGN KEY (flow, flow_version) REFERENCES flow_versions (flow, version)
+);
+`,
+}
+
+// SchemaVersion is the newest schema this build knows.
+var SchemaVersion = len(migrations) - 1
+
+// ErrNewerSchema is returned (wrapped) by Open for a store written by a
+// newer callflow.
+var ErrNewerSchema = errors.New("store was written by a newer callflow")
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("store %s: %w", s.where, explain(err))
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		current := 0
+		var v string
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT value FROM store_meta WHERE key = ?`), "schema_version").Scan(&v)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("store %s: reading the schema version: %w", s.where, explain(err))
+		default:
+			if current, err = strconv.Atoi(v); err != nil {
+				return fmt.Errorf("store %s: the schema version %q is not a number; the store is damaged", s.where, v)
+			}
+		}
+		if current > SchemaVersion {
+			return fmt.Errorf("store %s: %w (schema %d; this callflow knows schema %d). Upgrade callflow to use it", s.where, ErrNewerSchema, current, SchemaVersion)
+		}
+		for step := current + 1; step <= SchemaVersion; step++ {
+			for _, stmt := range strings.Split(s.ddl(migrations[step]), ";") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("store %s: migration %d: %w", s.where, step, err)
+				}
+			}
+		}
+		if current == SchemaVersion {
+			return nil
+		}
+		upsert := `INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+		_, err = tx.ExecContext(ctx, s.rebind(upsert), "schema_version", strconv.Itoa(SchemaVersion))
+		return err
+	})
+}
+
+func (s *Store) ddl(q string) string {
+	blob := "BLOB"
+	if s.dialect == postgres {
+		blob = "BYTEA"
+	}
+	return strings.ReplaceAll(q, "{{blob}}", blob)
+}
