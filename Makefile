@@ -1,5 +1,6 @@
 # make test: install what the tests need (when missing and running as
-# root), then vet and run every test with the race detector.
+# root), then vet and run every test with the race detector against a
+# throwaway PostgreSQL server.
 
 # Debian packages the test suite drives as real peers and tools.
 DEBIAN_PACKAGES := sip-tester espeak-ng sox baresip-core postgresql
@@ -8,8 +9,13 @@ GO ?= go
 
 .PHONY: test deps vet fuzz bench
 
+# The tests run through scripts/test-postgres, which starts a throwaway
+# PostgreSQL server (loopback only, in a temp dir), sets
+# CALLFLOW_TEST_POSTGRES for the store tests, and stops and deletes it
+# afterwards, also when tests fail. Without PostgreSQL it fails in CI and
+# otherwise runs the tests without it.
 test: deps vet
-	$(GO) test -race ./...
+	./scripts/test-postgres $(GO) test -race ./...
 
 vet:
 	$(GO) vet ./...

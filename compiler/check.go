@@ -42,6 +42,9 @@ type Flow struct {
 	// connection leads forward (a topological order). It is nil when the
 	// flow has no start or contains a loop.
 	Order []*lang.State
+	// Root is the repository's directory (Options.Root); compiled programs
+	// name source files relative to it.
+	Root string
 }
 
 // Options adjust checking.
@@ -137,7 +140,7 @@ func (c *checker) declare() {
 		declareName(c, c.m.Groups, "group", g.Name, g, g.NameRange, func(x *lang.Group) hcl.Range { return x.NameRange })
 	}
 	for _, f := range cfg.Flows {
-		cf := &Flow{Flow: f, States: map[string]*lang.State{}}
+		cf := &Flow{Flow: f, States: map[string]*lang.State{}, Root: c.opts.Root}
 		declareName(c, c.m.Flows, "flow", f.Name, cf, f.NameRange, func(x *Flow) hcl.Range { return x.NameRange })
 	}
 }

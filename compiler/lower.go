@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -26,7 +27,7 @@ func Lower(f *Flow) (*vm.Program, error) {
 		l.labels[s] = l.asm.NewLabel()
 	}
 	for i, s := range f.Order {
-		l.asm.State(s.Ref(), vmRange(s.DeclRange))
+		l.asm.State(s.Ref(), vmRange(s.DeclRange, f.Root))
 		l.asm.Bind(l.labels[s])
 		if i == 0 {
 			l.asm.Emit(vm.ANSWER)
@@ -233,9 +234,17 @@ func flags(record bool) uint32 {
 	return 0
 }
 
-func vmRange(r hcl.Range) vm.Range {
+// vmRange converts a source range, naming its file relative to root, so
+// that a program is the same wherever the repository is checked out.
+func vmRange(r hcl.Range, root string) vm.Range {
+	name := r.Filename
+	if root != "" {
+		if rel, err := filepath.Rel(root, name); err == nil {
+			name = filepath.ToSlash(rel)
+		}
+	}
 	return vm.Range{
-		Filename:  r.Filename,
+		Filename:  name,
 		StartLine: uint32(r.Start.Line), StartColumn: uint32(r.Start.Column), StartByte: uint32(r.Start.Byte),
 		EndLine: uint32(r.End.Line), EndColumn: uint32(r.End.Column), EndByte: uint32(r.End.Byte),
 	}

@@ -50,7 +50,7 @@ func Main() int {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdout, stderr)
-	root.SetArgs(args)
+	root.SetArgs(terraformFlags(args))
 	err := root.Execute()
 	var ee *exitError
 	var ue *usageError
@@ -69,6 +69,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Error: %s\n", err)
 		return exitFail
 	}
+}
+
+// terraformStyle lists the flags Terraform users type with one dash
+// (plan -out FILE -detailed-exitcode, apply -auto-approve); they are
+// accepted as written.
+var terraformStyle = []string{"out", "detailed-exitcode", "auto-approve", "draft"}
+
+func terraformFlags(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = a
+		if a == "--" {
+			copy(out[i:], args[i:])
+			break
+		}
+		for _, name := range terraformStyle {
+			if a == "-"+name || strings.HasPrefix(a, "-"+name+"=") {
+				out[i] = "-" + a
+			}
+		}
+	}
+	return out
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -99,6 +121,12 @@ Every command takes --help. Documentation: docs/language.md and docs/cli.md.`,
 		newSimulateCmd(),
 		newInspectCmd(),
 		newTestCmd(),
+		newPlanCmd(),
+		newApplyCmd(),
+		newVersionsCmd(),
+		newDiffCmd(),
+		newPublishCmd(),
+		newRollbackCmd(),
 	)
 	return root
 }

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"os/user"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/callflow/callflow/store"
+)
+
+// addDBFlag adds --db to a command that uses the store.
+func addDBFlag(cmd *cobra.Command, db *string) {
+	cmd.Flags().StringVar(db, "db", "", "the store: a SQLite file, or a postgres:// URL (default $"+store.EnvDB+", else ./"+store.DefaultPath+")")
+}
+
+// openStore opens the store named by --db, $CALLFLOW_DB, or the default.
+func openStore(ctx context.Context, db string) (*store.Store, error) {
+	if db == "" {
+		db = os.Getenv(store.EnvDB)
+	}
+	s, err := store.Open(ctx, db)
+	if err != nil {
+		return nil, &exitError{code: exitFail, msg: err.Error()}
+	}
+	return s, nil
+}
+
+// whoAmI names the person applying: $CALLFLOW_USER, else the login name.
+func whoAmI() string {
+	if u := os.Getenv("CALLFLOW_USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
+}
+
+// gitCommit returns the commit checked out in dir, with "-dirty" when the
+// work tree has changes, or "" when dir is not in a Git checkout.
+func gitCommit(dir string) string {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	commit := strings.TrimSpace(string(out))
+	if status, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--", ".").Output(); err == nil && len(status) > 0 {
+		commit += "-dirty"
+	}
+	return commit
+}

@@ -1,0 +1,194 @@
+package plan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/callflow/callflow/billing"
+	"github.com/callflow/callflow/compiler"
+	"github.com/callflow/callflow/store"
+)
+
+// FormatVersion is the version of the saved plan file format.
+const FormatVersion = 1
+
+// Plan is what applying a repository would change. It holds everything
+// apply needs — the new snapshot and every flow's compiled program — so a
+// saved plan applies exactly what was reviewed.
+type Plan struct {
+	FormatVersion int       `json:"format_version"`
+	CreatedAt     time.Time `json:"created_at"`
+	Dir           string    `json:"dir"`
+	GitCommit     string    `json:"git_commit,omitempty"`
+	// Base is the live version the plan compares with; apply refuses the
+	// plan if another version has become live since.
+	Base       int64           `json:"base_version"`
+	Config     json.RawMessage `json:"config"`
+	ConfigHash string          `json:"config_hash"`
+	Flows      []FlowPlan      `json:"flows"`
+	Changes    []Change        `json:"changes"`
+	CostBefore Cost            `json:"cost_before"`
+	CostAfter  Cost            `json:"cost_after"`
+	Currency   string          `json:"currency"`
+}
+
+// FlowPlan is one flow of the new configuration.
+type FlowPlan struct {
+	Name       string          `json:"name"`
+	Definition json.RawMessage `json:"definition"`
+	Program    []byte          `json:"program"`
+	Hash       string          `json:"hash"`
+	Changed    bool            `json:"changed"`
+}
+
+// HasChanges reports whether applying the plan changes anything.
+func (p *Plan) HasChanges() bool { return len(p.Changes) > 0 }
+
+// Make compares a checked repository with what is live in st.
+func Make(ctx context.Context, st *store.Store, m *compiler.Model, dir, gitCommit string) (*Plan, error) {
+	live, err := st.Live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	old := Empty()
+	if live.Version.ID != 0 {
+		if old, err = ParseSnapshot(live.Config); err != nil {
+			return nil, err
+		}
+	}
+	snap := NewSnapshot(m)
+	p := &Plan{
+		FormatVersion: FormatVersion, CreatedAt: time.Now().UTC(), Dir: dir, GitCommit: gitCommit,
+		Base: live.Version.ID, Config: snap.JSON(), ConfigHash: Hash(snap),
+		Changes: Compare(old, snap), Currency: snap.Organization["currency"],
+		CostBefore: MonthlyCost(old, billing.DefaultRates), CostAfter: MonthlyCost(snap, billing.DefaultRates),
+	}
+	if p.Currency == "" {
+		p.Currency = "USD"
+	}
+	names := make([]string, 0, len(m.Flows))
+	for name := range m.Flows {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		prog, err := compiler.Lower(m.Flows[name])
+		if err != nil {
+			return nil, err
+		}
+		def, err := json.Marshal(snap.Flows[name])
+		if err != nil {
+			return nil, err
+		}
+		code := prog.Encode()
+		_, changed := old.Flows[name]
+		changed = !changed || Hash(old.Flows[name]) != Hash(snap.Flows[name])
+		p.Flows = append(p.Flows, FlowPlan{Name: name, Definition: def, Program: code, Hash: flowHash(def, code), Changed: changed})
+	}
+	return p, nil
+}
+
+// Options say how a plan is applied.
+type Options struct {
+	AppliedBy string
+	// Draft stores the changed flows as drafts instead of making the plan
+	// live (S17).
+	Draft bool
+}
+
+// Applied says what an apply did.
+type Applied struct {
+	Version store.Version    // the new live version; zero for a draft apply
+	Drafts  map[string]int64 // flow → draft version, for a draft apply
+}
+
+// Apply makes the plan live (or stores its changed flows as drafts). It
+// fails with store.ErrStale if the live version moved since the plan.
+func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied, error) {
+	if opts.Draft {
+		var flows []store.FlowInput
+		for _, f := range p.Flows {
+			if f.Changed {
+				flows = append(flows, store.FlowInput{Flow: f.Name, Definition: f.Definition, Program: f.Program, Hash: f.Hash})
+			}
+		}
+		drafts, err := st.SaveDrafts(ctx, p.Base, flows, opts.AppliedBy, p.GitCommit)
+		return Applied{Drafts: drafts}, err
+	}
+	c := store.Change{
+		Base: p.Base, Config: p.Config, Hash: p.ConfigHash, AppliedBy: opts.AppliedBy, GitCommit: p.GitCommit,
+		Kind: "apply", Message: summary(p.Changes),
+	}
+	for _, f := range p.Flows {
+		c.Flows = append(c.Flows, store.FlowInput{Flow: f.Name, Definition: f.Definition, Program: f.Program, Hash: f.Hash})
+	}
+	v, err := st.Apply(ctx, c)
+	return Applied{Version: v}, err
+}
+
+// flowHash identifies a flow's definition and program together: the same
+// definition compiled by another compiler version is another version.
+func flowHash(def json.RawMessage, program []byte) string {
+	return Hash([]any{def, program})
+}
+
+func summary(changes []Change) string {
+	add, change, remove := Counts(changes)
+	return fmt.Sprintf("%d added, %d changed, %d removed", add, change, remove)
+}
+
+// Save writes the plan to a file.
+func (p *Plan) Save(path string) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func compact(raw json.RawMessage) json.RawMessage {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return raw // Load's hash check reports it
+	}
+	return b.Bytes()
+}
+
+// ErrNotPlan is returned (wrapped) by Load for a file that is not a plan.
+var ErrNotPlan = errors.New("not a callflow plan file")
+
+// Load reads a saved plan and checks that it is whole.
+func Load(path string) (*Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{}
+	if err := json.Unmarshal(b, p); err != nil || p.FormatVersion == 0 {
+		return nil, fmt.Errorf("%s: %w (save one with callflow plan -out FILE)", path, ErrNotPlan)
+	}
+	if p.FormatVersion != FormatVersion {
+		return nil, fmt.Errorf("%s: plan format %d; this callflow reads format %d. Make the plan again with this callflow", path, p.FormatVersion, FormatVersion)
+	}
+	// MarshalIndent indented the embedded JSON; store it compact again.
+	p.Config = compact(p.Config)
+	for i := range p.Flows {
+		p.Flows[i].Definition = compact(p.Flows[i].Definition)
+	}
+	snap, err := ParseSnapshot(p.Config)
+	if err != nil || Hash(snap) != p.ConfigHash {
+		return nil, fmt.Errorf("%s: the plan's configuration does not match its hash: the file was changed after it was made. Make the plan again", path)
+	}
+	for _, f := range p.Flows {
+		if flowHash(f.Definition, f.Program) != f.Hash {
+			return nil, fmt.Errorf("%s: flow %s does not match its hash: the file was changed after it was made. Make the plan again", path, f.Name)
+		}
+	}
+	return p, nil
+}

@@ -1,0 +1,77 @@
+package plan
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/callflow/callflow/store"
+)
+
+// Republish makes version v of flow live again, leaving everything else
+// as it is: a new version of the configuration whose snapshot holds that
+// definition of the flow. kind is "publish" (a draft) or "rollback".
+func Republish(ctx context.Context, st *store.Store, flow string, fv store.FlowVersion, kind, by string, clearDraft bool) (store.Version, error) {
+	live, err := st.Live(ctx)
+	if err != nil {
+		return store.Version{}, err
+	}
+	if live.Version.ID == 0 {
+		return store.Version{}, fmt.Errorf("nothing has been applied yet: apply a configuration before publishing or rolling back a flow")
+	}
+	snap, err := ParseSnapshot(live.Config)
+	if err != nil {
+		return store.Version{}, err
+	}
+	var def Flow
+	if err := json.Unmarshal(fv.Definition, &def); err != nil {
+		return store.Version{}, fmt.Errorf("flow %s version %d is damaged: %w", flow, fv.Version, err)
+	}
+	snap.Flows[flow] = def
+	c := store.Change{
+		Base: live.Version.ID, Config: snap.JSON(), Hash: Hash(snap), AppliedBy: by, GitCommit: fv.GitCommit,
+		Kind: kind, Message: fmt.Sprintf("%s flow %s version %d", kind, flow, fv.Version),
+	}
+	names := make([]string, 0, len(live.Flows)+1)
+	for name := range live.Flows {
+		names = append(names, name)
+	}
+	if _, ok := live.Flows[flow]; !ok {
+		names = append(names, flow)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		in := store.FlowInput{Flow: name, Use: live.Flows[name]}
+		if name == flow {
+			in.Use = fv.Version
+		}
+		c.Flows = append(c.Flows, in)
+	}
+	if clearDraft {
+		c.ClearDrafts = []string{flow}
+	}
+	return st.Apply(ctx, c)
+}
+
+// LiveFlow returns the definition of flow that is live, and its version.
+func LiveFlow(ctx context.Context, st *store.Store, flow string) (store.FlowVersion, error) {
+	live, err := st.Live(ctx)
+	if err != nil {
+		return store.FlowVersion{}, err
+	}
+	v, ok := live.Flows[flow]
+	if !ok {
+		return store.FlowVersion{}, fmt.Errorf("flow %s is not live: %w", flow, store.ErrNotFound)
+	}
+	return st.FlowVersion(ctx, flow, v)
+}
+
+// ParseFlow reads a stored flow definition.
+func ParseFlow(fv store.FlowVersion) (Flow, error) {
+	var f Flow
+	if err := json.Unmarshal(fv.Definition, &f); err != nil {
+		return f, fmt.Errorf("flow %s version %d is damaged: %w", fv.Flow, fv.Version, err)
+	}
+	return f, nil
+}
