@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 // the timing model, added up effect by effect on the VM's trace, never
 // exceeds the bound, and some script reaches it exactly.
 func TestBoundsExact(t *testing.T) {
-	m, _, diags := CheckDir("../examples/acme")
+	const root = "../examples/acme"
+	m, _, diags := CheckDir(root)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -33,7 +35,7 @@ func TestBoundsExact(t *testing.T) {
 			var longest time.Duration
 			calls := 0
 			forEachWorld(users, func(w sim.World) {
-				tm := &timer{m: m, p: p}
+				tm := &timer{m: m, p: p, root: root}
 				tr, err := sim.Run(p, m, w, tm)
 				if err != nil {
 					t.Fatal(err)
@@ -116,6 +118,7 @@ func forEachWorld(queued map[string]bool, fn func(sim.World)) {
 type timer struct {
 	m     *Model
 	p     *vm.Program
+	root  string // programs name files relative to it
 	total time.Duration
 }
 
@@ -163,6 +166,7 @@ func (tm *timer) length(e *vm.Effect, c *vm.Const) time.Duration {
 	if c == nil || c.Kind != vm.ConstPlay {
 		return 0
 	}
-	d, _ := wavLength(lang.String{Value: c.Text, Range: hcl.Range{Filename: tm.p.States[e.State].Range.Filename}})
+	file := filepath.Join(tm.root, tm.p.States[e.State].Range.Filename)
+	d, _ := wavLength(lang.String{Value: c.Text, Range: hcl.Range{Filename: file}})
 	return d
 }
