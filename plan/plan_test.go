@@ -1,0 +1,178 @@
+package plan_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/callflow/callflow/billing"
+	"github.com/callflow/callflow/compiler"
+	"github.com/callflow/callflow/lang"
+	"github.com/callflow/callflow/plan"
+	"github.com/callflow/callflow/store"
+)
+
+const base = `
+number "main" {
+  e164 = "+14155550100"
+  type = "local"
+}
+
+user "ann" {
+}
+
+flow "f" {
+  numbers = [number.main]
+  start   = ivr.menu
+
+  ivr "menu" {
+    say = "Press 1."
+    key "1" { next = transfer_user.ann }
+  }
+
+  transfer_user "ann" {
+    user = user.ann
+  }
+
+  announce "bye" {
+    say = "Bye."
+  }
+}
+`
+
+func snapshot(t *testing.T, src string) (*plan.Snapshot, *compiler.Model) {
+	t.Helper()
+	cfg, diags := lang.NewParser().LoadSources([]lang.NamedSource{{Name: "main.hcl", Src: []byte(src)}})
+	m, more := compiler.Check(cfg, compiler.Options{})
+	if diags = append(diags, more...); diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return plan.NewSnapshot(m), m
+}
+
+func TestMeaningOnly(t *testing.T) {
+	a, _ := snapshot(t, base)
+	same := []string{
+		// Layout and comments.
+		strings.ReplaceAll(strings.ReplaceAll(base, "  ", "\t"), "Press 1.\"", "Press 1.\" # the menu"),
+		// Defaults written out.
+		strings.Replace(base, "user = user.ann", "user = user.ann\n    ring_timeout = 30\n    record = false", 1),
+		// Blocks in another order.
+		base[strings.Index(base, "user \"ann\""):] + base[:strings.Index(base, "user \"ann\"")],
+	}
+	for i, src := range same {
+		b, _ := snapshot(t, src)
+		if changes := plan.Compare(a, b); len(changes) != 0 {
+			t.Errorf("variant %d means the same but changes: %+v", i, changes)
+		}
+		if plan.Hash(a) != plan.Hash(b) {
+			t.Errorf("variant %d means the same but hashes differently", i)
+		}
+	}
+}
+
+func TestCompareFlows(t *testing.T) {
+	a, _ := snapshot(t, base)
+	edited := strings.Replace(base, `key "1" { next = transfer_user.ann }`, `key "1" { next = announce.bye }`, 1)
+	edited = strings.Replace(edited, "user = user.ann\n", "user = user.ann\n    ring_timeout = 20\n", 1)
+	edited = strings.Replace(edited, `  announce "bye" {`, "  voicemail \"box\" {\n  }\n\n  announce \"bye\" {", 1)
+	b, _ := snapshot(t, edited)
+	changes := plan.Compare(a, b)
+	if len(changes) != 1 || changes[0].Address() != "flow.f" || changes[0].Action != "change" {
+		t.Fatalf("changes %+v, want flow.f changed", changes)
+	}
+	var got []string
+	for _, s := range changes[0].States {
+		line := s.Action + " " + s.State
+		for _, a := range s.Attrs {
+			line += " " + a.Name + ":" + a.Old + "→" + a.New
+		}
+		for _, c := range s.Connections {
+			line += " " + c.Action + " " + c.Name + ":" + c.Old + "→" + c.New
+		}
+		got = append(got, line)
+	}
+	want := []string{
+		"change ivr.menu rewire key 1:transfer_user.ann→announce.bye",
+		"change transfer_user.ann ring_timeout:30→20",
+		"add voicemail.box max_length:→120 timeout:→180",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("state changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Removing the flow, and an empty store.
+	// Recordings (the default free plan), the number, the user, the flow.
+	if c := plan.Compare(b, plan.Empty()); len(c) != 4 || c[3].Address() != "flow.f" || c[3].Action != "remove" {
+		t.Errorf("removing everything: %+v", c)
+	}
+}
+
+func TestMonthlyCost(t *testing.T) {
+	s, _ := snapshot(t, base+`
+number "free" {
+  e164 = "+18005550199"
+  type = "toll_free"
+}
+
+recordings {
+  plan = "200k"
+}
+`)
+	c := plan.MonthlyCost(s, billing.DefaultRates)
+	want := billing.DefaultRates.NumberFee("US", "local") + billing.DefaultRates.NumberFee("US", "toll_free") + billing.Credits(50, 0)
+	if c.Total != want || len(c.Items) != 3 {
+		t.Errorf("cost %+v, want total %s", c, want)
+	}
+}
+
+func TestMakeApplyLoad(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, m := snapshot(t, base)
+	p, err := plan.Make(ctx, st, m, ".", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.HasChanges() || p.Base != 0 || len(p.Flows) != 1 || !p.Flows[0].Changed {
+		t.Fatalf("first plan: %+v", p)
+	}
+	path := filepath.Join(dir, "p.plan")
+	if err := p.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := plan.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Apply(ctx, st, loaded, plan.Options{AppliedBy: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := plan.Make(ctx, st, m, ".", "")
+	if err != nil || again.HasChanges() || again.Flows[0].Changed {
+		t.Fatalf("plan after apply: %+v %v", again, err)
+	}
+	if _, err := plan.Apply(ctx, st, loaded, plan.Options{}); !errors.Is(err, store.ErrStale) {
+		t.Errorf("applying a stale plan: %v", err)
+	}
+
+	// Damaged plan files.
+	for name, content := range map[string]string{
+		"not json":  "hello",
+		"no format": `{"dir": "."}`,
+		"future":    `{"format_version": 99}`,
+	} {
+		bad := filepath.Join(dir, "bad.plan")
+		os.WriteFile(bad, []byte(content), 0o644)
+		if _, err := plan.Load(bad); err == nil {
+			t.Errorf("%s: loaded", name)
+		}
+	}
+}
