@@ -33,6 +33,10 @@ type Plan struct {
 	ConfigHash string          `json:"config_hash"`
 	Flows      []FlowPlan      `json:"flows"`
 	Changes    []Change        `json:"changes"`
+	// Provision and Release are the E.164 numbers the plan takes and
+	// gives back through the number provider.
+	Provision  []string        `json:"provision,omitempty"`
+	Release    []string        `json:"release,omitempty"`
 	CostBefore Cost            `json:"cost_before"`
 	CostAfter  Cost            `json:"cost_after"`
 	Currency   string          `json:"currency"`
@@ -72,6 +76,7 @@ func Make(ctx context.Context, st *store.Store, m *compiler.Model, dir, gitCommi
 	if p.Currency == "" {
 		p.Currency = "USD"
 	}
+	p.Provision, p.Release = numberChanges(old, snap)
 	names := make([]string, 0, len(m.Flows))
 	for name := range m.Flows {
 		names = append(names, name)
@@ -94,9 +99,46 @@ func Make(ctx context.Context, st *store.Store, m *compiler.Model, dir, gitCommi
 	return p, nil
 }
 
+// NumberProvider provisions and releases numbers (S14, S15). The
+// built-in one is numbers.Inventory; a carrier's API would be another.
+type NumberProvider interface {
+	Name() string
+	Provision(ctx context.Context, e164 string) error
+	Release(ctx context.Context, e164 string) error
+}
+
+// numberChanges lists the E.164 numbers new has and old has not, and the
+// reverse, sorted.
+func numberChanges(old, new *Snapshot) (provision, release []string) {
+	set := func(s *Snapshot) map[string]bool {
+		m := map[string]bool{}
+		for _, n := range s.Numbers {
+			m[n["e164"]] = true
+		}
+		return m
+	}
+	before, after := set(old), set(new)
+	for e := range after {
+		if !before[e] {
+			provision = append(provision, e)
+		}
+	}
+	for e := range before {
+		if !after[e] {
+			release = append(release, e)
+		}
+	}
+	sort.Strings(provision)
+	sort.Strings(release)
+	return provision, release
+}
+
 // Options say how a plan is applied.
 type Options struct {
 	AppliedBy string
+	// Numbers provisions and releases the plan's numbers. It may be nil
+	// when the plan has none.
+	Numbers NumberProvider
 	// Draft stores the changed flows as drafts instead of making the plan
 	// live (S17).
 	Draft bool
@@ -128,8 +170,42 @@ func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied
 	for _, f := range p.Flows {
 		c.Flows = append(c.Flows, store.FlowInput{Flow: f.Name, Definition: f.Definition, Program: f.Program, Hash: f.Hash})
 	}
+	if len(p.Provision)+len(p.Release) > 0 {
+		if opts.Numbers == nil {
+			return Applied{}, fmt.Errorf("the plan provisions %d and releases %d numbers, and no number provider is configured", len(p.Provision), len(p.Release))
+		}
+		c.Numbers = store.NumberChanges{Provider: opts.Numbers.Name(), Provision: p.Provision, Release: p.Release}
+		// Take the new numbers first: if one cannot be had, nothing is
+		// applied; if the store then fails, give them back.
+		var taken []string
+		for _, e164 := range p.Provision {
+			if err := opts.Numbers.Provision(ctx, e164); err != nil {
+				releaseAll(ctx, opts.Numbers, taken)
+				return Applied{}, fmt.Errorf("provisioning %s: %w", e164, err)
+			}
+			taken = append(taken, e164)
+		}
+		v, err := st.Apply(ctx, c)
+		if err != nil {
+			releaseAll(ctx, opts.Numbers, taken)
+			return Applied{}, err
+		}
+		// The old numbers are released once nothing live uses them.
+		for _, e164 := range p.Release {
+			if err := opts.Numbers.Release(ctx, e164); err != nil {
+				return Applied{Version: v}, fmt.Errorf("version %d is live, but releasing %s failed: %w; release it with the provider", v.ID, e164, err)
+			}
+		}
+		return Applied{Version: v}, nil
+	}
 	v, err := st.Apply(ctx, c)
 	return Applied{Version: v}, err
+}
+
+func releaseAll(ctx context.Context, p NumberProvider, e164s []string) {
+	for _, e := range e164s {
+		_ = p.Release(ctx, e) // best effort: the apply already failed
+	}
 }
 
 // flowHash identifies a flow's definition and program together: the same

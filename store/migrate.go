@@ -48,6 +48,14 @@ CREATE TABLE drafts (
 	FOREIGN KEY (flow, flow_version) REFERENCES flow_versions (flow, version)
 );
 `,
+	2: `
+CREATE TABLE numbers (
+	e164           TEXT PRIMARY KEY,
+	provider       TEXT NOT NULL,
+	provisioned_at TEXT NOT NULL,
+	config_version BIGINT NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the newest schema this build knows.

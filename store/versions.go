@@ -67,6 +67,8 @@ type Change struct {
 	Flows []FlowInput
 	// ClearDrafts names flows whose drafts the change publishes.
 	ClearDrafts []string
+	// Numbers are the numbers the change provisions and releases.
+	Numbers NumberChanges
 	// Checkpoint, when set, is called at points inside the transaction;
 	// tests use it to kill an apply half-way.
 	Checkpoint func(stage string)
@@ -177,6 +179,9 @@ func (s *Store) Apply(ctx context.Context, c Change) (Version, error) {
 				return fmt.Errorf("flow %s version %d: %w", f.Flow, fv, err)
 			}
 			checkpoint("flow-written")
+		}
+		if err := s.recordNumbers(ctx, tx, v.ID, c.Numbers); err != nil {
+			return err
 		}
 		for _, flow := range c.ClearDrafts {
 			if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM drafts WHERE flow = ?`), flow); err != nil {

@@ -15,6 +15,7 @@ import (
 func newApplyCmd() *cobra.Command {
 	var (
 		db          string
+		inventory   string
 		autoApprove bool
 		draft       bool
 	)
@@ -34,6 +35,11 @@ the plan was made.
 
 --draft stores the changed flows as drafts without making anything live
 (S17); see 'callflow diff' and 'callflow publish'.
+
+Numbers added to the configuration are provisioned, and numbers removed are
+released, through the number provider. The built-in provider serves the
+numbers on your SIP trunk, listed in an inventory file (--inventory,
+$CALLFLOW_INVENTORY, else inventory.csv in DIR); see 'callflow numbers'.
 
 Every version records who applied it ($CALLFLOW_USER, else your login
 name), when, and the Git commit of DIR when it is a Git checkout.`,
@@ -79,6 +85,13 @@ name), when, and the Git commit of DIR when it is a Git checkout.`,
 				}
 			}
 			opts := plan.Options{AppliedBy: whoAmI(), Draft: draft}
+			if !draft && len(p.Provision)+len(p.Release) > 0 {
+				inv, err := loadInventory(inventory, p.Dir)
+				if err != nil {
+					return err
+				}
+				opts.Numbers = inv
+			}
 			applied, err := plan.Apply(ctx, st, p, opts)
 			if err != nil {
 				return staleError(err)
@@ -101,6 +114,7 @@ name), when, and the Git commit of DIR when it is a Git checkout.`,
 	addDBFlag(cmd, &db)
 	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	cmd.Flags().BoolVar(&draft, "draft", false, "store changed flows as drafts, without making them live")
+	addInventoryFlag(cmd, &inventory)
 	return cmd
 }
 

@@ -127,6 +127,7 @@ Every command takes --help. Documentation: docs/language.md and docs/cli.md.`,
 		newDiffCmd(),
 		newPublishCmd(),
 		newRollbackCmd(),
+		newNumbersCmd(),
 	)
 	return root
 }
