@@ -35,11 +35,11 @@ type Plan struct {
 	Changes    []Change        `json:"changes"`
 	// Provision and Release are the E.164 numbers the plan takes and
 	// gives back through the number provider.
-	Provision  []string        `json:"provision,omitempty"`
-	Release    []string        `json:"release,omitempty"`
-	CostBefore Cost            `json:"cost_before"`
-	CostAfter  Cost            `json:"cost_after"`
-	Currency   string          `json:"currency"`
+	Provision  []string `json:"provision,omitempty"`
+	Release    []string `json:"release,omitempty"`
+	CostBefore Cost     `json:"cost_before"`
+	CostAfter  Cost     `json:"cost_after"`
+	Currency   string   `json:"currency"`
 }
 
 // FlowPlan is one flow of the new configuration.

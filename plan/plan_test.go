@@ -11,6 +11,7 @@ import (
 	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/compiler"
 	"github.com/callflow/callflow/lang"
+	"github.com/callflow/callflow/numbers"
 	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
 )
@@ -152,8 +153,20 @@ func TestMakeApplyLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := plan.Apply(ctx, st, loaded, plan.Options{AppliedBy: "t"}); err != nil {
+	if _, err := plan.Apply(ctx, st, loaded, plan.Options{AppliedBy: "t"}); err == nil || !strings.Contains(err.Error(), "no number provider") {
+		t.Fatalf("a plan that takes a number needs a provider: %v", err)
+	}
+	invPath := filepath.Join(dir, "inventory.csv")
+	os.WriteFile(invPath, []byte("+14155550100,local\n"), 0o644)
+	inv, err := numbers.LoadInventory(invPath)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := plan.Apply(ctx, st, loaded, plan.Options{AppliedBy: "t", Numbers: inv}); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := st.ProvisionedNumbers(ctx); held["+14155550100"].Provider != "trunk-inventory" {
+		t.Errorf("provisioned numbers after apply: %+v", held)
 	}
 	again, err := plan.Make(ctx, st, m, ".", "")
 	if err != nil || again.HasChanges() || again.Flows[0].Changed {
