@@ -171,6 +171,15 @@ func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied
 		c.Flows = append(c.Flows, store.FlowInput{Flow: f.Name, Definition: f.Definition, Program: f.Program, Hash: f.Hash})
 	}
 	if len(p.Provision)+len(p.Release) > 0 {
+		// Refuse a stale plan before taking any number for it; the store
+		// checks again, atomically, when it applies.
+		live, err := st.Live(ctx)
+		if err != nil {
+			return Applied{}, err
+		}
+		if live.Version.ID != p.Base {
+			return Applied{}, fmt.Errorf("%w: it was planned against version %d, and version %d is live now. Make a new plan", store.ErrStale, p.Base, live.Version.ID)
+		}
 		if opts.Numbers == nil {
 			return Applied{}, fmt.Errorf("the plan provisions %d and releases %d numbers, and no number provider is configured", len(p.Provision), len(p.Release))
 		}
