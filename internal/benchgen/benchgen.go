@@ -40,6 +40,15 @@ func Write(dir string, s Shape) (states int, err error) {
 	}); err != nil {
 		return 0, err
 	}
+	// The trunk inventory carries every number, so that apply can
+	// provision them.
+	if err := writeFile(filepath.Join(dir, "inventory.csv"), func(w *bufio.Writer) {
+		for f := 0; f < s.Flows; f++ {
+			fmt.Fprintf(w, "%s,local\n", e164(f))
+		}
+	}); err != nil {
+		return 0, err
+	}
 	for first := 0; first < s.Flows; first += s.FlowsPerFile {
 		name := filepath.Join(dir, "flows", fmt.Sprintf("flows_%05d.hcl", first/s.FlowsPerFile))
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
@@ -60,8 +69,7 @@ func Write(dir string, s Shape) (states int, err error) {
 // writeFlow writes number f and flow f: an IVR whose keys lead to a chain
 // of announcements, user and group transfers, and a voicemail.
 func writeFlow(w *bufio.Writer, f int, s Shape) int {
-	// +1 650 555 01xx is a valid North American number that can be local.
-	fmt.Fprintf(w, "number \"n%d\" {\n  e164 = \"+1%03d%07d\"\n  type = \"local\"\n}\n\n", f, 201+f/10_000_000%700, 2_000_000+f%8_000_000)
+	fmt.Fprintf(w, "number \"n%d\" {\n  e164 = \"%s\"\n  type = \"local\"\n}\n\n", f, e164(f))
 	fmt.Fprintf(w, "flow \"f%d\" {\n  description = \"Generated flow %d\"\n  numbers     = [number.n%d]\n  start       = ivr.menu\n\n", f, f, f)
 	middle := s.StatesPerFlow - 4 // menu, user, group, voicemail
 	fmt.Fprintf(w, "  ivr \"menu\" {\n    say = \"Welcome to flow %d. Choose an option.\"\n", f)
@@ -94,4 +102,9 @@ func writeFile(name string, body func(w *bufio.Writer)) error {
 		return err
 	}
 	return f.Close()
+}
+
+// e164 is flow f's number: valid North American numbers that can be local.
+func e164(f int) string {
+	return fmt.Sprintf("+1%03d%07d", 201+f/10_000_000%700, 2_000_000+f%8_000_000)
 }
