@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/callflow/callflow/lang"
@@ -162,7 +163,7 @@ func (c *checker) checkConnections(f *Flow, s *lang.State, incoming map[*lang.St
 				continue
 			}
 			keys[conn.Key] = conn
-		} else if !contains(allowed, conn.Outcome) {
+		} else if !slices.Contains(allowed, conn.Outcome) {
 			rng := conn.Range
 			if s.Kind == lang.Voicemail {
 				c.errorf(rng, "Voicemail has one exit connection",
@@ -307,7 +308,7 @@ func connects(s *lang.State, conn lang.Connection) bool {
 	if conn.Outcome == "key" {
 		return s.Kind == lang.IVR
 	}
-	return contains(AllowedOutcomes[s.Kind], conn.Outcome)
+	return slices.Contains(AllowedOutcomes[s.Kind], conn.Outcome)
 }
 
 // topoOrder returns the states reachable from start in an order where

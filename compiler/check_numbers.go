@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/nyaruka/phonenumbers"
@@ -112,7 +113,7 @@ func (c *checker) checkNumbers() {
 			c.errorf(n.E164.Range, "Invalid phone number", "%s.", err)
 			continue
 		}
-		if n.Type.Set && !contains(info.Types, n.Type.Value) && contains(NumberTypes, n.Type.Value) {
+		if n.Type.Set && !slices.Contains(info.Types, n.Type.Value) && slices.Contains(NumberTypes, n.Type.Value) {
 			c.errorf(n.Type.Range, "Number type does not match the number",
 				"%s is a %s number in %s, not %s. Set type = %q.", n.E164.Value, typeWords(info.Types), info.Region, n.Type.Value, info.Types[0])
 		}
@@ -160,13 +161,4 @@ func typeWords(types []string) string {
 		return types[0] + " or " + types[1]
 	}
 	return types[0]
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -83,7 +84,7 @@ func LoadInventory(path string) (*Inventory, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
 		}
-		if !contains(info.Types, o.Type) {
+		if !slices.Contains(info.Types, o.Type) {
 			return nil, fmt.Errorf("%s:%d: %s is %s, not %s", path, line, o.E164, strings.Join(info.Types, " or "), o.Type)
 		}
 		if seen[o.E164] {
@@ -141,15 +142,6 @@ func TypeExists(country, kind string) bool {
 	}
 	for _, t := range types {
 		if phonenumbers.GetExampleNumberForType(country, t) != nil {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
 			return true
 		}
 	}

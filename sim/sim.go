@@ -7,6 +7,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/callflow/callflow/vm"
@@ -62,12 +63,12 @@ func (w World) Validate() error {
 			return fmt.Errorf("agent %s has no behaviour", user)
 		}
 		for _, b := range bs {
-			if !contains(Behaviours, b) {
+			if !slices.Contains(Behaviours, b) {
 				return fmt.Errorf("agent %s: %q is not a behaviour; use %s", user, b, strings.Join(Behaviours, ", "))
 			}
 		}
 	}
-	if w.Voicemail != "" && !contains(VoicemailActions, w.Voicemail) {
+	if w.Voicemail != "" && !slices.Contains(VoicemailActions, w.Voicemail) {
 		return fmt.Errorf("voicemail %q is not an action; use %s", w.Voicemail, strings.Join(VoicemailActions, ", "))
 	}
 	return nil
@@ -321,15 +322,6 @@ func recorded(r bool) string {
 		return ", recorded"
 	}
 	return ""
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Expect is what a flow test expects of a call.

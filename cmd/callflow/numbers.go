@@ -6,11 +6,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/callflow/callflow/store"
 
 	"github.com/callflow/callflow/compiler"
 	"github.com/callflow/callflow/numbers"
@@ -69,24 +72,19 @@ type exists in every country; it says so when that is why nothing is found.`,
 		Example: `  callflow numbers available --country US --type local --region CA
   callflow numbers available --country GB --type toll_free --format json`,
 		Args: argsBetween(0, 0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
-			country = strings.ToUpper(country)
-			if kind != "" && !contains(compiler.NumberTypes, kind) {
+		PreRunE: func(*cobra.Command, []string) error {
+			if kind != "" && !slices.Contains(compiler.NumberTypes, kind) {
 				return usagef("--type %q: use one of %s", kind, strings.Join(compiler.NumberTypes, ", "))
 			}
+			return nil
+		},
+		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
+			ctx := cmd.Context()
+			country = strings.ToUpper(country)
 			inv, err := loadInventory(inventory, ".")
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			st, err := openStore(ctx, db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			held, err := st.ProvisionedNumbers(ctx)
 			if err != nil {
 				return err
@@ -116,7 +114,7 @@ type exists in every country; it says so when that is why nothing is found.`,
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.E164, o.Type, o.Country, o.Region)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	addDBFlag(cmd, &db)
 	addInventoryFlag(cmd, &inventory)
@@ -154,16 +152,8 @@ func newNumbersListCmd() *cobra.Command {
 		Long: `list shows every number of the live configuration with its type, country
 and the flow that answers it, or "calls rejected" when no flow does (S16).`,
 		Args: argsBetween(0, 0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
+		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			live, err := st.Live(ctx)
 			if err != nil {
 				return err
@@ -195,7 +185,7 @@ and the flow that answers it, or "calls rejected" when no flow does (S16).`,
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.E164, r.Type, r.Country, flow)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	addDBFlag(cmd, &db)
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
@@ -232,13 +222,4 @@ func numberRows(s *plan.Snapshot) []numberRow {
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
 	return rows
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

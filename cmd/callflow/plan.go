@@ -37,16 +37,8 @@ changes, 2 when there are; 1 on errors.`,
   callflow plan -out acme.plan examples/acme && callflow apply acme.plan
   callflow plan -detailed-exitcode --format json`,
 		Args: argsBetween(0, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
+		RunE: withStore(&db, &format, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			p, err := makePlan(ctx, cmd, st, dirArg(args))
 			if err != nil {
 				return err
@@ -71,7 +63,7 @@ changes, 2 when there are; 1 on errors.`,
 				return &exitError{code: 2}
 			}
 			return nil
-		},
+		}),
 	}
 	addDBFlag(cmd, &db)
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")

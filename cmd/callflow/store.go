@@ -29,6 +29,26 @@ func openStore(ctx context.Context, db string) (*store.Store, error) {
 	return s, nil
 }
 
+// withStore makes the RunE of a command that uses the store: it checks
+// --format (when the command has one) before anything else, so that a
+// wrong command line never creates a store, then opens the store named
+// by --db, runs body and closes the store.
+func withStore(db, format *string, body func(cmd *cobra.Command, args []string, st *store.Store) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if format != nil {
+			if err := checkFormat(*format, "text", "json"); err != nil {
+				return err
+			}
+		}
+		st, err := openStore(cmd.Context(), *db)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return body(cmd, args, st)
+	}
+}
+
 // whoAmI names the person applying: $CALLFLOW_USER, else the login name.
 func whoAmI() string {
 	if u := os.Getenv("CALLFLOW_USER"); u != "" {

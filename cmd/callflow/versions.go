@@ -27,16 +27,8 @@ each one.`,
 		Example: `  callflow versions
   callflow versions support --format json`,
 		Args: argsBetween(0, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
+		RunE: withStore(&db, &format, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			w := cmd.OutOrStdout()
 			if len(args) == 0 {
 				vs, err := st.Versions(ctx)
@@ -105,7 +97,7 @@ each one.`,
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Version, r.CreatedAt.Local().Format("2006-01-02 15:04"), r.AppliedBy, short(r.GitCommit), status, int64List(r.InConfigVersions))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	addDBFlag(cmd, &db)
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
@@ -126,18 +118,11 @@ versions. 'callflow versions FLOW' lists the versions.`,
 		Example: `  callflow diff sales
   callflow diff sales 1 3`,
 		Args: argsBetween(1, 3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
+		RunE: withStore(&db, &format, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			flow := args[0]
 			var from, to store.FlowVersion
+			var err error
 			switch len(args) {
 			case 1:
 				if from, err = plan.LiveFlow(ctx, st, flow); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -189,7 +174,7 @@ versions. 'callflow versions FLOW' lists the versions.`,
 			}
 			plan.WriteChanges(w, []plan.Change{c})
 			return nil
-		},
+		}),
 	}
 	addDBFlag(cmd, &db)
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
@@ -206,13 +191,8 @@ new version of the configuration in which nothing else changes (S17).
 'callflow diff FLOW' shows what it will change.`,
 		Example: `  callflow apply --draft --auto-approve . && callflow diff sales && callflow publish sales`,
 		Args:    argsBetween(1, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withStore(&db, nil, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			draft, err := st.Draft(ctx, args[0])
 			if err != nil {
 				return notFound(err)
@@ -223,7 +203,7 @@ new version of the configuration in which nothing else changes (S17).
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Published flow %s version %d as configuration version %d.\n", args[0], draft.Version, v.ID)
 			return nil
-		},
+		}),
 	}
 	addDBFlag(cmd, &db)
 	return cmd
@@ -243,13 +223,8 @@ The repository still holds the newer flow: the next plan of it shows the
 difference, so bring the files in line before applying again.`,
 		Example: `  callflow versions sales && callflow rollback sales 2`,
 		Args:    argsBetween(2, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withStore(&db, nil, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			fv, err := flowVersionArg(cmd, st, args[0], args[1])
 			if err != nil {
 				return err
@@ -260,7 +235,7 @@ difference, so bring the files in line before applying again.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Flow %s version %d is live again, as configuration version %d.\n", args[0], fv.Version, v.ID)
 			return nil
-		},
+		}),
 	}
 	addDBFlag(cmd, &db)
 	return cmd
