@@ -56,6 +56,31 @@ CREATE TABLE numbers (
 	config_version BIGINT NOT NULL
 );
 `,
+	3: `
+CREATE TABLE ledger_txns (
+	id          BIGINT PRIMARY KEY,
+	idem_key    TEXT NOT NULL UNIQUE,
+	fingerprint TEXT NOT NULL,
+	kind        TEXT NOT NULL,
+	actor       TEXT NOT NULL,
+	memo        TEXT NOT NULL,
+	created_at  TEXT NOT NULL
+);
+CREATE TABLE ledger_entries (
+	txn_id  BIGINT NOT NULL REFERENCES ledger_txns (id),
+	account TEXT NOT NULL,
+	amount  BIGINT NOT NULL,
+	PRIMARY KEY (txn_id, account)
+);
+CREATE INDEX ledger_entries_account ON ledger_entries (account);
+CREATE TABLE notifications (
+	id         BIGINT PRIMARY KEY,
+	kind       TEXT NOT NULL,
+	message    TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	dedupe_key TEXT NOT NULL UNIQUE
+);
+`,
 }
 
 // SchemaVersion is the newest schema this build knows.

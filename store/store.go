@@ -163,9 +163,13 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 // ErrNotFound is returned (wrapped) when a version or flow does not exist.
 var ErrNotFound = errors.New("not found")
 
-func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
+// timeLayout stores times in UTC with a fixed width, so that comparing the
+// text compares the times.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+func now() string { return time.Now().UTC().Format(timeLayout) }
 
 func parseTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
+	t, _ := time.Parse(timeLayout, s)
 	return t
 }

@@ -2,102 +2,22 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/callflow/callflow/internal/storetest"
 	"github.com/callflow/callflow/store"
 )
 
-// EnvPostgres names a PostgreSQL database for the store tests. `make test`
-// starts a throwaway server and sets it; without it only SQLite is tested,
-// except in CI, where its absence is a failure.
-const EnvPostgres = "CALLFLOW_TEST_POSTGRES"
+func each(t *testing.T, fn func(t *testing.T, s *store.Store, dsn string)) { storetest.Each(t, fn) }
 
-// backend opens a fresh, empty store of one kind.
-type backend struct {
-	name string
-	open func(t *testing.T) (*store.Store, string)
-}
-
-func backends(t *testing.T) []backend {
-	bs := []backend{{"sqlite", func(t *testing.T) (*store.Store, string) {
-		path := filepath.Join(t.TempDir(), "callflow.db")
-		return openAt(t, path), path
-	}}}
-	pg := os.Getenv(EnvPostgres)
-	switch {
-	case pg != "":
-		bs = append(bs, backend{"postgres", func(t *testing.T) (*store.Store, string) {
-			dsn := freshSchema(t, pg)
-			return openAt(t, dsn), dsn
-		}})
-	case os.Getenv("CI") != "":
-		t.Fatalf("%s is not set: CI must run the store tests against PostgreSQL (make test starts one)", EnvPostgres)
-	default:
-		t.Logf("%s is not set: testing SQLite only (make test starts PostgreSQL for these tests)", EnvPostgres)
-	}
-	return bs
-}
-
-func openAt(t *testing.T, dsn string) *store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-// freshSchema creates a schema of its own for one test and returns a URL
-// whose connections use it.
-func freshSchema(t *testing.T, base string) string {
-	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", base)
-		if err == nil {
-			db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func each(t *testing.T, fn func(t *testing.T, s *store.Store, dsn string)) {
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
-			s, dsn := b.open(t)
-			fn(t, s, dsn)
-		})
-	}
-}
+func openAt(t *testing.T, dsn string) *store.Store { return storetest.Open(t, dsn) }
 
 func flow(name, def string) store.FlowInput {
 	return store.FlowInput{Flow: name, Definition: []byte(def), Program: []byte("prog:" + def), Hash: "h:" + def}

@@ -164,7 +164,7 @@ func (s *Store) Apply(ctx context.Context, c Change) (Version, error) {
 		}
 		v = Version{ID: live + 1, CreatedAt: time.Now().UTC(), AppliedBy: c.AppliedBy, GitCommit: c.GitCommit, Kind: c.Kind, Message: c.Message, Hash: c.Hash}
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO config_versions (id, created_at, applied_by, git_commit, kind, message, config, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			v.ID, v.CreatedAt.Format(time.RFC3339Nano), v.AppliedBy, v.GitCommit, v.Kind, v.Message, string(c.Config), v.Hash); err != nil {
+			v.ID, v.CreatedAt.Format(timeLayout), v.AppliedBy, v.GitCommit, v.Kind, v.Message, string(c.Config), v.Hash); err != nil {
 			return err
 		}
 		checkpoint("version-written")

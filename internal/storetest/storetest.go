@@ -1,0 +1,84 @@
+// Package storetest opens fresh stores for tests: SQLite always, and
+// PostgreSQL when CALLFLOW_TEST_POSTGRES names a database (`make test`
+// starts one). In CI, PostgreSQL is required.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/callflow/callflow/store"
+)
+
+// EnvPostgres names a PostgreSQL database for tests.
+const EnvPostgres = "CALLFLOW_TEST_POSTGRES"
+
+// Each runs fn once per backend, each time with a fresh, empty store and
+// the DSN that opens it again.
+func Each(t *testing.T, fn func(t *testing.T, s *store.Store, dsn string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		dsn := filepath.Join(t.TempDir(), "callflow.db")
+		fn(t, Open(t, dsn), dsn)
+	})
+	pg := os.Getenv(EnvPostgres)
+	switch {
+	case pg != "":
+		t.Run("postgres", func(t *testing.T) {
+			dsn := freshSchema(t, pg)
+			fn(t, Open(t, dsn), dsn)
+		})
+	case os.Getenv("CI") != "":
+		t.Fatalf("%s is not set: CI must run the store tests against PostgreSQL (make test starts one)", EnvPostgres)
+	default:
+		t.Logf("%s is not set: testing SQLite only (make test starts PostgreSQL for these tests)", EnvPostgres)
+	}
+}
+
+// Open opens a store that is closed when the test ends.
+func Open(t *testing.T, dsn string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// freshSchema creates a schema of its own for one test and returns a URL
+// whose connections use it.
+func freshSchema(t *testing.T, base string) string {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if db, err := sql.Open("pgx", base); err == nil {
+			db.Exec("DROP SCHEMA " + schema + " CASCADE")
+			db.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The ledger is append-only and double-entry: a transaction is a set of
+// postings to accounts whose amounts (micro-credits) sum to zero, and a
+// balance is the sum of an account's postings. Package billing decides
+// what the accounts and transactions mean; the store keeps them, refuses
+// unbalanced ones, and makes every transaction idempotent by its key.
+
+// Posting is one line of a transaction.
+type Posting struct {
+	Account string
+	Amount  int64 // micro-credits; positive adds to the account
+}
+
+// Txn is one ledger transaction.
+type Txn struct {
+	ID        int64
+	Key       string // idempotency key: posting the same key again is a no-op
+	Kind      string
+	Actor     string // who caused it: a user, "auto-recharge", "billing", a call id
+	Memo      string
+	CreatedAt time.Time
+	Postings  []Posting
+}
+
+// Guard inspects balances inside the transaction that posts, before it
+// posts, and may refuse by returning an error. balance reads any
+// account's balance as of that moment.
+type Guard func(balance func(account string) (int64, error)) error
+
+// ErrIdempotencyConflict is returned (wrapped) when a key is posted again
+// with different fields.
+var ErrIdempotencyConflict = errors.New("idempotency key reused with different fields")
+
+// Post records t atomically unless its key was posted before. It returns
+// the transaction as stored and whether it was a replay of an earlier
+// one (then nothing was written). guard, when set, runs first, inside the
+// same serialised transaction, so that checks of balances and the posting
+// cannot interleave with another writer.
+func (s *Store) Post(ctx context.Context, t Txn, guard Guard) (Txn, bool, error) {
+	var sum int64
+	for _, p := range t.Postings {
+		sum += p.Amount
+	}
+	if sum != 0 || len(t.Postings) < 2 {
+		return Txn{}, false, fmt.Errorf("ledger: transaction %q does not balance: its postings sum to %d", t.Key, sum)
+	}
+	if t.Key == "" {
+		return Txn{}, false, fmt.Errorf("ledger: transaction of kind %s has no idempotency key", t.Kind)
+	}
+	fp := fingerprint(t)
+	var stored Txn
+	replay := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		prev, err := s.txnByKey(ctx, tx, t.Key)
+		switch {
+		case err == nil:
+			if prevFP, _ := s.fingerprintOf(ctx, tx, prev.ID); prevFP != fp {
+				return fmt.Errorf("ledger: %w: %q was first posted as %s %q", ErrIdempotencyConflict, t.Key, prev.Kind, prev.Memo)
+			}
+			stored, replay = prev, true
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		if guard != nil {
+			if err := guard(func(account string) (int64, error) { return s.balance(ctx, tx, account) }); err != nil {
+				return err
+			}
+		}
+		var last sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(id) FROM ledger_txns`).Scan(&last); err != nil {
+			return err
+		}
+		t.ID = last.Int64 + 1
+		if t.CreatedAt.IsZero() {
+			t.CreatedAt = time.Now().UTC()
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO ledger_txns (id, idem_key, fingerprint, kind, actor, memo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			t.ID, t.Key, fp, t.Kind, t.Actor, t.Memo, t.CreatedAt.UTC().Format(timeLayout)); err != nil {
+			return err
+		}
+		for _, p := range t.Postings {
+			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO ledger_entries (txn_id, account, amount) VALUES (?, ?, ?)`), t.ID, p.Account, p.Amount); err != nil {
+				return err
+			}
+		}
+		stored = t
+		return nil
+	})
+	return stored, replay, err
+}
+
+// fingerprint identifies a transaction's fields, so that a reused key
+// with other fields is caught. Time is not part of it: a retry happens
+// later than the first attempt.
+func fingerprint(t Txn) string {
+	b := fmt.Sprintf("%s|%s|%s|%s", t.Kind, t.Actor, t.Memo, t.Key)
+	for _, p := range t.Postings {
+		b += fmt.Sprintf("|%s=%d", p.Account, p.Amount)
+	}
+	return b
+}
+
+func (s *Store) fingerprintOf(ctx context.Context, q querier, id int64) (string, error) {
+	var fp string
+	err := q.QueryRowContext(ctx, s.rebind(`SELECT fingerprint FROM ledger_txns WHERE id = ?`), id).Scan(&fp)
+	return fp, err
+}
+
+func (s *Store) txnByKey(ctx context.Context, q querier, key string) (Txn, error) {
+	var t Txn
+	var at string
+	err := q.QueryRowContext(ctx, s.rebind(`SELECT id, idem_key, kind, actor, memo, created_at FROM ledger_txns WHERE idem_key = ?`), key).
+		Scan(&t.ID, &t.Key, &t.Kind, &t.Actor, &t.Memo, &at)
+	if err != nil {
+		return t, err
+	}
+	t.CreatedAt = parseTime(at)
+	t.Postings, err = s.postings(ctx, q, t.ID)
+	return t, err
+}
+
+func (s *Store) postings(ctx context.Context, q querier, id int64) ([]Posting, error) {
+	rows, err := q.QueryContext(ctx, s.rebind(`SELECT account, amount FROM ledger_entries WHERE txn_id = ? ORDER BY account`), id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ps []Posting
+	for rows.Next() {
+		var p Posting
+		if err := rows.Scan(&p.Account, &p.Amount); err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return ps, rows.Err()
+}
+
+func (s *Store) balance(ctx context.Context, q querier, account string) (int64, error) {
+	var sum sql.NullInt64
+	err := q.QueryRowContext(ctx, s.rebind(`SELECT SUM(amount) FROM ledger_entries WHERE account = ?`), account).Scan(&sum)
+	return sum.Int64, err
+}
+
+// Balance returns an account's balance.
+func (s *Store) Balance(ctx context.Context, account string) (int64, error) {
+	b, err := s.balance(ctx, s.db, account)
+	if err != nil {
+		return 0, fmt.Errorf("store %s: %w", s.where, explain(err))
+	}
+	return b, nil
+}
+
+// Txns lists transactions created in [from, to), oldest first, with
+// their postings; kind "" lists every kind.
+func (s *Store) Txns(ctx context.Context, kind string, from, to time.Time) ([]Txn, error) {
+	q := `SELECT id, idem_key, kind, actor, memo, created_at FROM ledger_txns WHERE created_at >= ? AND created_at < ?`
+	args := []any{from.UTC().Format(timeLayout), to.UTC().Format(timeLayout)}
+	if kind != "" {
+		q += ` AND kind = ?`
+		args = append(args, kind)
+	}
+	rows, err := s.db.QueryContext(ctx, s.rebind(q+` ORDER BY id`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
+	}
+	var out []Txn
+	for rows.Next() {
+		var t Txn
+		var at string
+		if err := rows.Scan(&t.ID, &t.Key, &t.Kind, &t.Actor, &t.Memo, &at); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		t.CreatedAt = parseTime(at)
+		out = append(out, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Postings, err = s.postings(ctx, s.db, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Notification is a message for the administrator.
+type Notification struct {
+	ID        int64
+	Kind      string
+	Message   string
+	CreatedAt time.Time
+}
+
+// Notify stores a notification once per dedupe key.
+func (s *Store) Notify(ctx context.Context, kind, message, dedupeKey string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM notifications WHERE dedupe_key = ?`), dedupeKey).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		var last sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(id) FROM notifications`).Scan(&last); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO notifications (id, kind, message, created_at, dedupe_key) VALUES (?, ?, ?, ?, ?)`),
+			last.Int64+1, kind, message, now(), dedupeKey)
+		return err
+	})
+}
+
+// Notifications lists notifications, newest first.
+func (s *Store) Notifications(ctx context.Context) ([]Notification, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, message, created_at FROM notifications ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
+	}
+	defer rows.Close()
+	var out []Notification
+	for rows.Next() {
+		var n Notification
+		var at string
+		if err := rows.Scan(&n.ID, &n.Kind, &n.Message, &at); err != nil {
+			return nil, err
+		}
+		n.CreatedAt = parseTime(at)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
