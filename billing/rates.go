@@ -3,7 +3,11 @@
 // purchases, usage and the call meter build on it.
 package billing
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Micro is an amount of money in micro-credits: 1 credit = 1 USD =
 // 1,000,000 micro-credits. Money is never floating point.
@@ -53,4 +57,29 @@ func (r RateCard) NumberFee(country, kind string) Micro {
 		}
 	}
 	return r.NumberFees["*"][kind]
+}
+
+// ParseCredits reads an amount of credits written as a decimal number
+// with at most six decimals, such as "50" or "12.5".
+func ParseCredits(s string) (Micro, error) {
+	whole, frac, _ := strings.Cut(strings.TrimSpace(s), ".")
+	if whole == "" && frac == "" || len(frac) > 6 {
+		return 0, fmt.Errorf("%q is not an amount of credits: write a number such as 50 or 12.5, with at most six decimals", s)
+	}
+	w, err := strconv.ParseInt(defaultZero(whole), 10, 64)
+	if err != nil || w < 0 || w > 1_000_000_000 {
+		return 0, fmt.Errorf("%q is not an amount of credits: write a number from 0 to 1000000000, such as 50 or 12.5", s)
+	}
+	f, err := strconv.ParseInt(defaultZero(frac+strings.Repeat("0", 6-len(frac))), 10, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("%q is not an amount of credits: write a number such as 50 or 12.5", s)
+	}
+	return Micro(w*1_000_000 + f), nil
+}
+
+func defaultZero(s string) string {
+	if s == "" {
+		return "0"
+	}
+	return s
 }

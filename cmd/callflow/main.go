@@ -128,6 +128,9 @@ Every command takes --help. Documentation: docs/language.md and docs/cli.md.`,
 		newPublishCmd(),
 		newRollbackCmd(),
 		newNumbersCmd(),
+		newCreditsCmd(),
+		newBillingCmd(),
+		newNotificationsCmd(),
 	)
 	return root
 }

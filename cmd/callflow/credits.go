@@ -1,0 +1,415 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/callflow/callflow/billing"
+	"github.com/callflow/callflow/plan"
+	"github.com/callflow/callflow/store"
+)
+
+// ledgerFor builds the organisation's ledger from what is live: its
+// auto-recharge setting (off for partners) and its currency.
+func ledgerFor(ctx context.Context, st *store.Store) (*billing.Ledger, *plan.Snapshot, error) {
+	live, err := st.Live(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	snap := plan.Empty()
+	if live.Version.ID != 0 {
+		if snap, err = plan.ParseSnapshot(live.Config); err != nil {
+			return nil, nil, err
+		}
+	}
+	l := &billing.Ledger{Store: st, Clock: billing.SystemClock{}, Payments: billing.Invoice{}}
+	partner := snap.Organization["partner"] == "true" || snap.Organization["managed_by_partner"] == "true"
+	if snap.Credits["auto_recharge"] == "true" && !partner {
+		threshold, err1 := billing.ParseCredits(snap.Credits["auto_recharge.threshold"])
+		amount, err2 := billing.ParseCredits(snap.Credits["auto_recharge.amount"])
+		if err1 == nil && err2 == nil {
+			l.AutoRecharge = billing.AutoRecharge{Enabled: true, Threshold: threshold, Amount: amount}
+		}
+	}
+	return l, snap, nil
+}
+
+func currencyOf(s *plan.Snapshot) string {
+	if c := s.Organization["currency"]; c != "" {
+		return c
+	}
+	return "USD"
+}
+
+func newCreditsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "credits",
+		Short: "Prepaid credits: balance, purchases, history and usage",
+		Long: `credits pays for numbers, the recording storage plan and calls (S1–S6).
+1 credit = 1 USD; amounts are shown with the organisation's currency code.
+
+  callflow credits balance           the available balance (S2)
+  callflow credits buy N             buy N credits (S3)
+  callflow credits history           the purchase history (S6)
+  callflow credits usage --period P  credits bought and used in a period (S5)`,
+	}
+	cmd.AddCommand(newCreditsBalanceCmd(), newCreditsBuyCmd(), newCreditsHistoryCmd(), newCreditsUsageCmd())
+	return cmd
+}
+
+func newCreditsBalanceCmd() *cobra.Command {
+	var db, format string
+	cmd := &cobra.Command{
+		Use:   "balance",
+		Short: "Show the available credits",
+		Args:  argsBetween(0, 0),
+		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
+			ctx := cmd.Context()
+			l, snap, err := ledgerFor(ctx, st)
+			if err != nil {
+				return err
+			}
+			available, reserved, err := l.Balance(ctx)
+			if err != nil {
+				return err
+			}
+			cur := currencyOf(snap)
+			if format == "json" {
+				return encodeJSON(cmd.OutOrStdout(), map[string]any{
+					"available_micro": available, "reserved_micro": reserved, "currency": cur,
+					"auto_recharge": l.AutoRecharge.Enabled,
+				})
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "Available: %s credits (%s %s)\n", available, available, cur)
+			if reserved > 0 {
+				fmt.Fprintf(w, "Reserved for calls in progress: %s\n", reserved)
+			}
+			if ar := l.AutoRecharge; ar.Enabled {
+				fmt.Fprintf(w, "Auto-recharge: buys %s credits when the balance falls below %s.\n", ar.Amount, ar.Threshold)
+			}
+			return nil
+		}),
+	}
+	addDBFlag(cmd, &db)
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+func newCreditsBuyCmd() *cobra.Command {
+	var db, format, key string
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "buy N",
+		Short: "Buy N credits",
+		Long: `buy shows the price of N credits and asks for confirmation on a terminal
+(--yes skips it, and is needed when standard input is not a terminal), then
+records the purchase with your name ($CALLFLOW_USER, else your login) and
+the date (S3, S6). Purchases go through the payment provider; the built-in
+one records the purchase for the organisation's own invoicing.
+
+--key makes the purchase idempotent: buying again with the same key does
+nothing and reports the first purchase, so a script can retry safely.`,
+		Example: `  callflow credits buy 50
+  callflow credits buy 12.5 --yes --key invoice-2026-11`,
+		Args: argsBetween(1, 1),
+		RunE: withStore(&db, &format, func(cmd *cobra.Command, args []string, st *store.Store) error {
+			ctx := cmd.Context()
+			amount, err := billing.ParseCredits(args[0])
+			if err != nil || amount == 0 {
+				if err == nil {
+					err = fmt.Errorf("buy at least 0.000001 credits")
+				}
+				return usagef("%v", err)
+			}
+			l, snap, err := ledgerFor(ctx, st)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%s credits cost %s %s.\n", amount, amount, currencyOf(snap))
+			if !yes {
+				if !isTerminal(os.Stdin) {
+					return usagef("buying needs confirmation: standard input is not a terminal, so pass --yes")
+				}
+				fmt.Fprint(w, "Buy them? Only 'yes' is accepted: ")
+				answer, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+				if strings.TrimSpace(answer) != "yes" {
+					return &exitError{code: exitFail, msg: "nothing bought"}
+				}
+			}
+			user := whoAmI()
+			if key == "" {
+				key = fmt.Sprintf("buy:%s:%d", user, time.Now().UnixNano())
+			}
+			t, err := l.Buy(ctx, key, amount, user)
+			if err != nil {
+				return &exitError{code: exitFail, msg: err.Error()}
+			}
+			available, _, err := l.Balance(ctx)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return encodeJSON(w, map[string]any{"purchase": t.ID, "key": t.Key, "credits_micro": amount, "by": t.Actor, "date": t.CreatedAt, "available_micro": available})
+			}
+			fmt.Fprintf(w, "Bought %s credits (transaction %d) by %s on %s. Available: %s.\n", amount, t.ID, t.Actor, t.CreatedAt.Local().Format("2006-01-02"), available)
+			return nil
+		}),
+	}
+	addDBFlag(cmd, &db)
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&yes, "yes", false, "buy without asking for confirmation")
+	cmd.Flags().StringVar(&key, "key", "", "idempotency key: a purchase with the same key happens once")
+	return cmd
+}
+
+// periodFlags are --period, --from and --to.
+type periodFlags struct{ period, from, to string }
+
+func (p *periodFlags) add(cmd *cobra.Command, def string) {
+	cmd.Flags().StringVar(&p.period, "period", def, "one of "+strings.Join(billing.Periods, ", ")+", or all")
+	cmd.Flags().StringVar(&p.from, "from", "", "start date, YYYY-MM-DD (with --to)")
+	cmd.Flags().StringVar(&p.to, "to", "", "end date, YYYY-MM-DD, included")
+}
+
+// resolve returns [from, to) for the flags.
+func (p *periodFlags) resolve(now time.Time) (time.Time, time.Time, error) {
+	if p.from != "" || p.to != "" {
+		if p.from == "" || p.to == "" {
+			return time.Time{}, time.Time{}, usagef("--from and --to go together")
+		}
+		from, err1 := time.ParseInLocation("2006-01-02", p.from, now.Location())
+		to, err2 := time.ParseInLocation("2006-01-02", p.to, now.Location())
+		if err1 != nil || err2 != nil {
+			return time.Time{}, time.Time{}, usagef("--from and --to are dates written YYYY-MM-DD, such as 2026-11-01")
+		}
+		if to.Before(from) {
+			return time.Time{}, time.Time{}, usagef("--to %s is before --from %s", p.to, p.from)
+		}
+		return from, to.AddDate(0, 0, 1), nil
+	}
+	if p.period == "all" {
+		return time.Time{}, now.AddDate(100, 0, 0), nil
+	}
+	from, to, err := billing.PeriodRange(p.period, now)
+	if err != nil {
+		return from, to, usagef("--period: %v", err)
+	}
+	return from, to, nil
+}
+
+func newCreditsHistoryCmd() *cobra.Command {
+	var db, format string
+	var period periodFlags
+	cmd := &cobra.Command{
+		Use:   "history",
+		Short: "List purchases: date, purchasing user, credits",
+		Args:  argsBetween(0, 0),
+		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
+			ctx := cmd.Context()
+			from, to, err := period.resolve(time.Now())
+			if err != nil {
+				return err
+			}
+			l, _, err := ledgerFor(ctx, st)
+			if err != nil {
+				return err
+			}
+			ps, err := l.Purchases(ctx, from, to)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if format == "json" {
+				return encodeJSON(w, ps)
+			}
+			if len(ps) == 0 {
+				fmt.Fprintln(w, "No purchases in the period.")
+				return nil
+			}
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "DATE\tUSER\tCREDITS")
+			for _, p := range ps {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Date.Local().Format("2006-01-02 15:04"), p.User, p.Amount)
+			}
+			return tw.Flush()
+		}),
+	}
+	addDBFlag(cmd, &db)
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	period.add(cmd, "all")
+	return cmd
+}
+
+func newCreditsUsageCmd() *cobra.Command {
+	var db, format string
+	var period periodFlags
+	cmd := &cobra.Command{
+		Use:   "usage",
+		Short: "Show credits bought and used in a period, by kind, with a chart",
+		Long: `usage adds up the credits bought and the credits used in a period — this or
+last quarter, month or week, or --from/--to — with what they were used for:
+calls, numbers and storage (S5). Weeks start on Monday.`,
+		Example: `  callflow credits usage --period last-month
+  callflow credits usage --from 2026-10-01 --to 2026-10-31 --format json`,
+		Args: argsBetween(0, 0),
+		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
+			ctx := cmd.Context()
+			from, to, err := period.resolve(time.Now())
+			if err != nil {
+				return err
+			}
+			l, snap, err := ledgerFor(ctx, st)
+			if err != nil {
+				return err
+			}
+			u, err := l.Usage(ctx, from, to)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if format == "json" {
+				return encodeJSON(w, u)
+			}
+			fmt.Fprintf(w, "Credits from %s to %s (%s):\n", from.Format("2006-01-02"), to.AddDate(0, 0, -1).Format("2006-01-02"), currencyOf(snap))
+			rows := []barRow{{"bought", u.Bought}, {"used", u.Used}}
+			for _, k := range billing.UsageKinds {
+				rows = append(rows, barRow{"  " + k, u.ByKind[k]})
+			}
+			writeBars(w, rows)
+			return nil
+		}),
+	}
+	addDBFlag(cmd, &db)
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	period.add(cmd, "this-month")
+	return cmd
+}
+
+type barRow struct {
+	label string
+	value billing.Micro
+}
+
+// barWidth is the longest bar, in characters.
+const barWidth = 30
+
+// writeBars draws a horizontal bar chart scaled to the largest value.
+func writeBars(w io.Writer, rows []barRow) {
+	var most billing.Micro
+	for _, r := range rows {
+		most = max(most, r.value)
+	}
+	for _, r := range rows {
+		n := 0
+		if most > 0 {
+			n = int((int64(r.value)*barWidth + int64(most) - 1) / int64(most))
+		}
+		fmt.Fprintf(w, "  %-10s %-*s %10s\n", r.label, barWidth, strings.Repeat("█", n), r.value)
+	}
+}
+
+func newBillingCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "billing",
+		Short: "Run the monthly billing job",
+	}
+	var db, format string
+	run := &cobra.Command{
+		Use:   "run",
+		Short: "Charge the monthly fees that are due",
+		Long: `run charges this calendar month's fee of every live number (by type and
+country) and of the recording storage plan (S1). Each fee is charged once
+per item and month, however often the job runs or if it crashed part-way;
+the server runs the same job on a schedule. A fee the balance cannot pay is
+not dropped: it is reported, and a notification says which.`,
+		Args: argsBetween(0, 0),
+		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
+			ctx := cmd.Context()
+			l, snap, err := ledgerFor(ctx, st)
+			if err != nil {
+				return err
+			}
+			var items []billing.FeeItem
+			for _, it := range plan.MonthlyCost(snap, billing.DefaultRates).Items {
+				items = append(items, billing.FeeItem{Item: it.Item, What: it.What, Fee: it.Fee})
+			}
+			results, err := l.RunMonthly(ctx, items)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if format == "json" {
+				if results == nil {
+					results = []billing.FeeResult{}
+				}
+				return encodeJSON(w, results)
+			}
+			month := l.Clock.Now().UTC().Format("2006-01")
+			if len(results) == 0 {
+				fmt.Fprintf(w, "Nothing is charged monthly: no configuration is live.\n")
+				return nil
+			}
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "FEES FOR %s\tCREDITS\tOUTCOME\n", month)
+			unpaid := 0
+			for _, r := range results {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Item, r.Fee, r.Outcome)
+				if r.Outcome == "unpaid" {
+					unpaid++
+				}
+			}
+			tw.Flush()
+			if unpaid > 0 {
+				return &exitError{code: exitFail, msg: fmt.Sprintf("%d fee(s) could not be paid; buy credits and run again (see callflow notifications)", unpaid)}
+			}
+			return nil
+		}),
+	}
+	addDBFlag(run, &db)
+	run.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.AddCommand(run)
+	return cmd
+}
+
+func newNotificationsCmd() *cobra.Command {
+	var db, format string
+	cmd := &cobra.Command{
+		Use:   "notifications",
+		Short: "List notifications: low balance, auto-recharge, unpaid fees…",
+		Args:  argsBetween(0, 0),
+		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
+			ns, err := st.Notifications(cmd.Context())
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if format == "json" {
+				if ns == nil {
+					ns = []store.Notification{}
+				}
+				return encodeJSON(w, ns)
+			}
+			if len(ns) == 0 {
+				fmt.Fprintln(w, "No notifications.")
+				return nil
+			}
+			for _, n := range ns {
+				fmt.Fprintf(w, "%s  %-20s %s\n", n.CreatedAt.Local().Format("2006-01-02 15:04"), n.Kind, n.Message)
+			}
+			return nil
+		}),
+	}
+	addDBFlag(cmd, &db)
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
