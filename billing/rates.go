@@ -4,6 +4,8 @@
 package billing
 
 import (
+	_ "embed" // the default rate card
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -27,36 +29,69 @@ func (m Micro) String() string {
 	return fmt.Sprintf("%s%d.%02d", sign, cents/100, cents%100)
 }
 
-// RateCard holds the monthly fees. The values of DefaultRates are
-// examples, not any carrier's prices: an organisation sets its own.
+// RateCard holds what things cost (S1). The default is the readable file
+// rates.default.hcl, whose values are examples; an organisation overrides
+// any entry in a rates block of its configuration (package plan merges
+// them).
 type RateCard struct {
-	// NumberFees is the monthly fee of a number by country (ISO 3166-1
-	// alpha-2) and type; "*" is any other country.
-	NumberFees map[string]map[string]Micro
-	// StoragePlans is the monthly fee of each recording storage plan.
-	StoragePlans map[string]Micro
+	// NumberMonthly is a number's monthly fee by country (ISO 3166-1
+	// alpha-2; "*" for any other) and type.
+	NumberMonthly map[string]map[string]Micro
+	// IncomingPerMinute is the per-minute rate of an incoming call by the
+	// type of the number called.
+	IncomingPerMinute map[string]Micro
+	// OutgoingPerMinute is the per-minute rate of an outgoing call by the
+	// country called; "*" for any other.
+	OutgoingPerMinute map[string]Micro
 }
 
-// DefaultRates is the rate card used when the organisation sets none.
-// Number fees are EXAMPLE VALUES; the storage plan fees are the product's
-// (S7): free for 1,000 minutes, 25, 50 and 75 credits a month.
-var DefaultRates = RateCard{
-	NumberFees: map[string]map[string]Micro{
-		"US": {"local": Credits(1, 0), "mobile": Credits(1, 50), "toll_free": Credits(2, 0)},
-		"GB": {"local": Credits(1, 25), "mobile": Credits(2, 0), "toll_free": Credits(3, 0)},
-		"*":  {"local": Credits(2, 0), "mobile": Credits(3, 0), "toll_free": Credits(5, 0)},
-	},
-	StoragePlans: map[string]Micro{"free": 0, "50k": Credits(25, 0), "200k": Credits(50, 0), "1m": Credits(75, 0)},
+// DefaultRateCardFile is the default rate card, as shipped.
+//
+//go:embed rates.default.hcl
+var DefaultRateCardFile []byte
+
+// StoragePlans are the recording storage plans (S7, S8): their monthly
+// fees and the minutes each holds.
+var StoragePlans = map[string]StoragePlan{
+	"free": {Minutes: 1_000, Fee: 0},
+	"50k":  {Minutes: 50_000, Fee: Credits(25, 0)},
+	"200k": {Minutes: 200_000, Fee: Credits(50, 0)},
+	"1m":   {Minutes: 1_000_000, Fee: Credits(75, 0)},
+}
+
+// StoragePlan is one recording storage plan.
+type StoragePlan struct {
+	Minutes int64
+	Fee     Micro
 }
 
 // NumberFee returns the monthly fee of a number of type kind in country.
 func (r RateCard) NumberFee(country, kind string) Micro {
-	if fees, ok := r.NumberFees[country]; ok {
+	if fees, ok := r.NumberMonthly[country]; ok {
 		if fee, ok := fees[kind]; ok {
 			return fee
 		}
 	}
-	return r.NumberFees["*"][kind]
+	return r.NumberMonthly["*"][kind]
+}
+
+// ErrChina refuses calls to and from China (S29).
+var ErrChina = errors.New("calls to China (+86) are refused by policy")
+
+// IncomingRate returns the per-minute rate of a call to a number of the
+// given type.
+func (r RateCard) IncomingRate(numberType string) Micro { return r.IncomingPerMinute[numberType] }
+
+// OutgoingRate returns the per-minute rate of a call to the country of
+// the number dialled, or ErrChina.
+func (r RateCard) OutgoingRate(country string) (Micro, error) {
+	if country == "CN" {
+		return 0, ErrChina
+	}
+	if rate, ok := r.OutgoingPerMinute[country]; ok {
+		return rate, nil
+	}
+	return r.OutgoingPerMinute["*"], nil
 }
 
 // ParseCredits reads an amount of credits written as a decimal number

@@ -87,6 +87,7 @@ func Check(cfg *lang.Config, opts Options) (*Model, hcl.Diagnostics) {
 	c.checkOrganization()
 	c.checkCredits()
 	c.checkRecordings()
+	c.checkRates()
 	c.checkNumbers()
 	c.checkUsers()
 	c.checkGroups()

@@ -17,6 +17,7 @@ type Config struct {
 	Organization *Organization // nil when no organization block exists
 	Credits      *Credits      // nil when no credits block exists
 	Recordings   *Recordings   // nil when no recordings block exists
+	Rates        *Rates        // nil when the default rate card applies unchanged
 	Numbers      []*Number
 	Users        []*User
 	Groups       []*Group

@@ -199,6 +199,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "organization"},
 		{Type: "credits"},
 		{Type: "recordings"},
+		{Type: "rates"},
 		{Type: "number", LabelNames: []string{"name"}},
 		{Type: "user", LabelNames: []string{"name"}},
 		{Type: "group", LabelNames: []string{"name"}},
@@ -233,6 +234,14 @@ func decodeFile(cfg *Config, body hcl.Body) hcl.Diagnostics {
 				diags = append(diags, duplicateSingleton(block, cfg.Recordings.DeclRange, "A repository"))
 			} else {
 				cfg.Recordings = rec
+			}
+		case "rates":
+			r, d := decodeRates(block)
+			diags = append(diags, d...)
+			if cfg.Rates != nil {
+				diags = append(diags, duplicateSingleton(block, cfg.Rates.DeclRange, "A repository"))
+			} else {
+				cfg.Rates = r
 			}
 		case "number":
 			n, d := decodeNumber(block)

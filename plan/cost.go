@@ -22,9 +22,13 @@ type CostItem struct {
 	Fee  billing.Micro `json:"fee_micro"`
 }
 
-// MonthlyCost prices a snapshot with a rate card.
-func MonthlyCost(s *Snapshot, rates billing.RateCard) Cost {
+// MonthlyCost prices a snapshot with its own rate card.
+func MonthlyCost(s *Snapshot) (Cost, error) {
 	var c Cost
+	rates, err := RateCard(s)
+	if err != nil {
+		return c, err
+	}
 	for _, name := range unionKeys(s.Numbers, nil) {
 		n := s.Numbers[name]
 		country := "?"
@@ -36,11 +40,11 @@ func MonthlyCost(s *Snapshot, rates billing.RateCard) Cost {
 		c.Total += fee
 	}
 	if p, ok := s.Recordings["plan"]; ok {
-		fee := rates.StoragePlans[p]
+		fee := billing.StoragePlans[p].Fee
 		c.Items = append(c.Items, CostItem{Item: "recordings", What: "plan " + p, Fee: fee})
 		c.Total += fee
 	}
-	return c
+	return c, nil
 }
 
 // WriteCostChange prints the monthly cost before and after, and the items
@@ -59,7 +63,11 @@ func WriteCostChange(w io.Writer, before, after Cost, currency string) {
 		case !had:
 			fmt.Fprintf(w, "  + %-24s %-16s %s\n", i.Item, i.What, signed(i.Fee))
 		case o.Fee != i.Fee || o.What != i.What:
-			fmt.Fprintf(w, "  ~ %-24s %-16s %s\n", i.Item, o.What+" → "+i.What, signed(i.Fee-o.Fee))
+			what := i.What
+			if o.What != i.What {
+				what = o.What + " → " + i.What
+			}
+			fmt.Fprintf(w, "  ~ %-24s %-16s %s\n", i.Item, what, signed(i.Fee-o.Fee))
 		}
 	}
 	for _, o := range before.Items {

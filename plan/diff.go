@@ -60,6 +60,7 @@ func Compare(old, new *Snapshot) []Change {
 	single("organization", old.Organization, new.Organization)
 	single("credits", old.Credits, new.Credits)
 	single("recordings", old.Recordings, new.Recordings)
+	single("rates", old.Rates, new.Rates)
 	named := func(kind string, o, n map[string]Object) {
 		for _, name := range unionKeys(o, n) {
 			before, had := o[name]

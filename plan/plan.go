@@ -10,7 +10,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/compiler"
 	"github.com/callflow/callflow/store"
 )
@@ -71,7 +70,12 @@ func Make(ctx context.Context, st *store.Store, m *compiler.Model, dir, gitCommi
 		FormatVersion: FormatVersion, CreatedAt: time.Now().UTC(), Dir: dir, GitCommit: gitCommit,
 		Base: live.Version.ID, Config: snap.JSON(), ConfigHash: Hash(snap),
 		Changes: Compare(old, snap), Currency: snap.Organization["currency"],
-		CostBefore: MonthlyCost(old, billing.DefaultRates), CostAfter: MonthlyCost(snap, billing.DefaultRates),
+	}
+	if p.CostBefore, err = MonthlyCost(old); err != nil {
+		return nil, err
+	}
+	if p.CostAfter, err = MonthlyCost(snap); err != nil {
+		return nil, err
 	}
 	if p.Currency == "" {
 		p.Currency = "USD"

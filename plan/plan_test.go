@@ -112,7 +112,7 @@ func TestCompareFlows(t *testing.T) {
 }
 
 func TestMonthlyCost(t *testing.T) {
-	s, _ := snapshot(t, base+`
+	src := base + `
 number "free" {
   e164 = "+18005550199"
   type = "toll_free"
@@ -121,11 +121,48 @@ number "free" {
 recordings {
   plan = "200k"
 }
+`
+	s, _ := snapshot(t, src)
+	c, err := plan.MonthlyCost(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := plan.RateCard(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := card.NumberFee("US", "local") + card.NumberFee("US", "toll_free") + billing.Credits(50, 0)
+	if c.Total != want || len(c.Items) != 3 || card.NumberFee("US", "toll_free") != billing.Credits(2, 0) {
+		t.Errorf("cost %+v, want total %s from the default card", c, want)
+	}
+	// A rates block overrides the default entry by entry.
+	o, _ := snapshot(t, src+`
+rates {
+  number_monthly      = { "US/toll_free" = 4.5 }
+  outgoing_per_minute = { GB = 0.05 }
+}
 `)
-	c := plan.MonthlyCost(s, billing.DefaultRates)
-	want := billing.DefaultRates.NumberFee("US", "local") + billing.DefaultRates.NumberFee("US", "toll_free") + billing.Credits(50, 0)
-	if c.Total != want || len(c.Items) != 3 {
-		t.Errorf("cost %+v, want total %s", c, want)
+	card, err = plan.RateCard(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if card.NumberFee("US", "toll_free") != billing.Credits(4, 50) || card.NumberFee("US", "local") != billing.Credits(1, 0) {
+		t.Errorf("override: toll-free %s, local %s", card.NumberFee("US", "toll_free"), card.NumberFee("US", "local"))
+	}
+	if r, _ := card.OutgoingRate("GB"); r != billing.Credits(0, 5) {
+		t.Errorf("outgoing GB %s", r)
+	}
+	if r, _ := card.OutgoingRate("FR"); r != billing.Credits(0, 10) {
+		t.Errorf("outgoing FR takes the * rate: %s", r)
+	}
+	if _, err := card.OutgoingRate("CN"); !errors.Is(err, billing.ErrChina) {
+		t.Errorf("calls to China must be refused: %v", err)
+	}
+	if card.IncomingRate("toll_free") <= card.IncomingRate("local") {
+		t.Error("toll-free calls cost more than local ones")
+	}
+	if changes := plan.Compare(s, o); len(changes) != 1 || changes[0].Address() != "rates" {
+		t.Errorf("a rates block is a change: %+v", changes)
 	}
 }
 

@@ -26,6 +26,7 @@ type Snapshot struct {
 	Organization Object            `json:"organization"`
 	Credits      Object            `json:"credits"`
 	Recordings   Object            `json:"recordings"`
+	Rates        Object            `json:"rates,omitempty"` // overrides of the default rate card
 	Numbers      map[string]Object `json:"numbers"`
 	Users        map[string]Object `json:"users"`
 	Groups       map[string]Object `json:"groups"`
@@ -65,6 +66,7 @@ func NewSnapshot(m *compiler.Model) *Snapshot {
 			s.Organization["support_number"] = o.SupportNumber.String()
 		}
 	}
+	s.Rates = rateObject(cfg.Rates)
 	if c := cfg.Credits; c != nil && c.AutoRecharge != nil {
 		ar := c.AutoRecharge
 		s.Credits["auto_recharge"] = strconv.FormatBool(ar.Enabled.Value)

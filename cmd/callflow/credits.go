@@ -339,8 +339,12 @@ not dropped: it is reported, and a notification says which.`,
 			if err != nil {
 				return err
 			}
+			cost, err := plan.MonthlyCost(snap)
+			if err != nil {
+				return err
+			}
 			var items []billing.FeeItem
-			for _, it := range plan.MonthlyCost(snap, billing.DefaultRates).Items {
+			for _, it := range cost.Items {
 				items = append(items, billing.FeeItem{Item: it.Item, What: it.What, Fee: it.Fee})
 			}
 			results, err := l.RunMonthly(ctx, items)

@@ -1,0 +1,53 @@
+package compiler
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/callflow/callflow/lang"
+)
+
+func (c *checker) checkRates() {
+	if r := c.m.Config.Rates; r != nil {
+		c.diags = append(c.diags, CheckRates(r)...)
+	}
+}
+
+// CheckRates checks a rates block, or the default rate card: every key
+// must name what it prices, and China is refused, not priced (S29).
+func CheckRates(r *lang.Rates) hcl.Diagnostics {
+	c := &checker{}
+	country := func(e lang.RateEntry, cc string) bool {
+		switch {
+		case cc == "*":
+			return true
+		case cc == "CN":
+			c.errorf(e.KeyRange, "China is not priced", "Calls and numbers in China (+86) are refused by policy (S29), so they have no rate. Remove this entry.")
+			return false
+		case phonenumbers.GetCountryCodeForRegion(cc) == 0:
+			c.errorf(e.KeyRange, "Invalid rate key", "%q is not an ISO 3166-1 alpha-2 country code or \"*\". Write two capital letters, such as \"US\".", cc)
+			return false
+		}
+		return true
+	}
+	for _, e := range r.NumberMonthly {
+		cc, kind, ok := strings.Cut(e.Key, "/")
+		if !ok || !slices.Contains(NumberTypes, kind) {
+			c.errorf(e.KeyRange, "Invalid rate key", "A number_monthly key is COUNTRY/type, such as \"US/local\" or \"*/toll_free\"; the type is one of %s.", quoteList(NumberTypes))
+			continue
+		}
+		country(e, cc)
+	}
+	for _, e := range r.IncomingPerMinute {
+		if !slices.Contains(NumberTypes, e.Key) {
+			c.errorf(e.KeyRange, "Invalid rate key", "An incoming_per_minute key is the type of the number called: one of %s.", quoteList(NumberTypes))
+		}
+	}
+	for _, e := range r.OutgoingPerMinute {
+		country(e, e.Key)
+	}
+	return c.diags
+}
