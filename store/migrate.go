@@ -81,6 +81,19 @@ CREATE TABLE notifications (
 	dedupe_key TEXT NOT NULL UNIQUE
 );
 `,
+	4: `
+CREATE TABLE recordings (
+	id          TEXT PRIMARY KEY,
+	call_id     TEXT NOT NULL,
+	kind        TEXT NOT NULL,
+	path        TEXT NOT NULL,
+	seconds     BIGINT NOT NULL,
+	created_at  TEXT NOT NULL,
+	deleted_at  TEXT,
+	deleted_why TEXT
+);
+CREATE INDEX recordings_created ON recordings (created_at);
+`,
 }
 
 // SchemaVersion is the newest schema this build knows.

@@ -318,6 +318,58 @@ func writeBars(w io.Writer, rows []barRow) {
 	}
 }
 
+// recordingsFor is the live storage plan and retention.
+func recordingsFor(st *store.Store, snap *plan.Snapshot) *billing.Recordings {
+	p := snap.Recordings["plan"]
+	if p == "" {
+		p = "free"
+	}
+	return &billing.Recordings{Store: st, Clock: billing.SystemClock{}, Plan: p, DeleteAfter: snap.Recordings["delete_after"]}
+}
+
+func newStorageCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "storage",
+		Short: "Recording storage: minutes used and left",
+	}
+	var db, format string
+	usage := &cobra.Command{
+		Use:   "usage",
+		Short: "Show the recording minutes used and left in the storage plan",
+		Long: `usage shows the live storage plan, the minutes of recordings kept, and the
+minutes left, with a chart (S7). When the plan is full, new recordings are
+not saved (the calls go on) and a notification says so; choose a larger
+plan in recordings { plan } and apply it.`,
+		Args: argsBetween(0, 0),
+		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
+			ctx := cmd.Context()
+			_, snap, err := ledgerFor(ctx, st)
+			if err != nil {
+				return err
+			}
+			u, err := recordingsFor(st, snap).Usage(ctx)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if format == "json" {
+				return encodeJSON(w, u)
+			}
+			fmt.Fprintf(w, "Storage plan %s: %d of %d minutes used, %d left.\n", u.Plan, u.UsedMin, u.LimitMin, u.LeftMin)
+			n := int((u.UsedMin*barWidth + u.LimitMin - 1) / u.LimitMin)
+			if u.UsedMin == 0 {
+				n = 0
+			}
+			fmt.Fprintf(w, "  [%s%s] %d%%\n", strings.Repeat("█", min(n, barWidth)), strings.Repeat("·", max(0, barWidth-n)), u.UsedMin*100/u.LimitMin)
+			return nil
+		}),
+	}
+	addDBFlag(usage, &db)
+	usage.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.AddCommand(usage)
+	return cmd
+}
+
 func newBillingCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "billing",
@@ -327,11 +379,13 @@ func newBillingCmd() *cobra.Command {
 	run := &cobra.Command{
 		Use:   "run",
 		Short: "Charge the monthly fees that are due",
-		Long: `run charges this calendar month's fee of every live number (by type and
-country) and of the recording storage plan (S1). Each fee is charged once
-per item and month, however often the job runs or if it crashed part-way;
-the server runs the same job on a schedule. A fee the balance cannot pay is
-not dropped: it is reported, and a notification says which.`,
+		Long: `run does what is due. It charges this calendar month's fee of every live
+number (by type and country) and of the recording storage plan (S1). Each
+fee is charged once per item and month, however often the job runs or if it
+crashed part-way; the server runs the same job on a schedule. A fee the
+balance cannot pay is not dropped: it is reported, and a notification says
+which. It also deletes recordings older than recordings { delete_after }
+allows (S9), keeping a row for each as an audit trail.`,
 		Args: argsBetween(0, 0),
 		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
 			ctx := cmd.Context()
@@ -351,12 +405,19 @@ not dropped: it is reported, and a notification says which.`,
 			if err != nil {
 				return err
 			}
+			expired, err := recordingsFor(st, snap).Expire(ctx)
+			if err != nil {
+				return err
+			}
 			w := cmd.OutOrStdout()
 			if format == "json" {
 				if results == nil {
 					results = []billing.FeeResult{}
 				}
-				return encodeJSON(w, results)
+				return encodeJSON(w, map[string]any{"fees": results, "recordings_deleted": expired})
+			}
+			if expired > 0 {
+				fmt.Fprintf(w, "Deleted %d recording(s) older than %s.\n", expired, snap.Recordings["delete_after"])
 			}
 			month := l.Clock.Now().UTC().Format("2006-01")
 			if len(results) == 0 {

@@ -130,6 +130,7 @@ Every command takes --help. Documentation: docs/language.md and docs/cli.md.`,
 		newNumbersCmd(),
 		newCreditsCmd(),
 		newBillingCmd(),
+		newStorageCmd(),
 		newNotificationsCmd(),
 	)
 	return root
