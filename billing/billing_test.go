@@ -336,3 +336,28 @@ func TestPeriods(t *testing.T) {
 		t.Error("an unknown period must be an error")
 	}
 }
+
+func TestLowBalanceOncePerCrossing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store, _ string) {
+		ctx := context.Background()
+		l, c := ledger(s)
+		l.LowBalance = credits(5)
+		l.Buy(ctx, "b", credits(6), "alice")
+		m := &billing.Meter{Ledger: l, CallID: "c", Rate: credits(1)}
+		m.Start(ctx, c.Now())                  // 6 → 5: not below
+		m.Tick(ctx, start.Add(1*time.Minute))  // 5 → 4: below, notify
+		m.Tick(ctx, start.Add(2*time.Minute))  // 4 → 3: still below, no more
+		l.Buy(ctx, "b2", credits(10), "alice") // 13
+		m.Tick(ctx, start.Add(11*time.Minute)) // 9 more minutes reserved: 13 → 4, a second crossing
+		notes, _ := s.Notifications(ctx)
+		low := 0
+		for _, n := range notes {
+			if n.Kind == "low-balance" {
+				low++
+			}
+		}
+		if low != 2 {
+			t.Errorf("%d low-balance notifications for two crossings: %+v", low, notes)
+		}
+	})
+}

@@ -73,6 +73,9 @@ type Ledger struct {
 	// AutoRecharge is off for a partner organisation; the checker refuses
 	// the setting there (S4).
 	AutoRecharge AutoRecharge
+	// LowBalance is the balance below which the administrator is notified,
+	// once per crossing; 0 for never.
+	LowBalance Micro
 }
 
 // ErrInsufficient is returned (wrapped) when a debit would take the
@@ -132,7 +135,17 @@ func (l *Ledger) debit(ctx context.Context, key, kind, actor, memo string, from,
 	if err != nil || replay || from != Available {
 		return t, err
 	}
-	return t, l.rechargeOnCrossing(ctx, t, Micro(before), Micro(before)-amount)
+	after := Micro(before) - amount
+	if l.LowBalance > 0 && Micro(before) >= l.LowBalance && after < l.LowBalance {
+		msg := fmt.Sprintf("The balance is %s credits, below %s.", after, l.LowBalance)
+		if !l.AutoRecharge.Enabled {
+			msg += " Buy credits (callflow credits buy N) before calls stop."
+		}
+		if err := l.Store.Notify(ctx, "low-balance", msg, fmt.Sprintf("low-balance:%d", t.ID)); err != nil {
+			return t, err
+		}
+	}
+	return t, l.rechargeOnCrossing(ctx, t, Micro(before), after)
 }
 
 // rechargeOnCrossing buys the auto-recharge amount when the debit t took

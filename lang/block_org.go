@@ -28,7 +28,8 @@ func decodeOrganization(block *hcl.Block) (*Organization, hcl.Diagnostics) {
 }
 
 var creditsSchema = &hcl.BodySchema{
-	Blocks: []hcl.BlockHeaderSchema{{Type: "auto_recharge"}},
+	Attributes: []hcl.AttributeSchema{{Name: "low_balance"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "auto_recharge"}},
 }
 
 var autoRechargeSchema = &hcl.BodySchema{
@@ -40,8 +41,9 @@ var autoRechargeSchema = &hcl.BodySchema{
 }
 
 func decodeCredits(block *hcl.Block) (*Credits, hcl.Diagnostics) {
-	cr := &Credits{DeclRange: block.DefRange}
+	cr := &Credits{DeclRange: block.DefRange, LowBalance: Amount{Micro: DefaultLowBalance}}
 	content, diags := block.Body.Content(creditsSchema)
+	diags = append(diags, decodeAmount(content.Attributes, "low_balance", &cr.LowBalance)...)
 	for _, b := range content.Blocks {
 		if cr.AutoRecharge != nil {
 			diags = append(diags, duplicateSingleton(b, cr.AutoRecharge.DeclRange, "A credits block"))

@@ -82,6 +82,9 @@ type Organization struct {
 
 // Credits holds the prepaid-credit settings (S1–S4).
 type Credits struct {
+	// LowBalance is the balance below which the administrator is
+	// notified; DefaultLowBalance when unset.
+	LowBalance   Amount
 	AutoRecharge *AutoRecharge // nil when auto-recharge is not configured
 	DeclRange    hcl.Range
 }
@@ -277,6 +280,7 @@ const (
 	MaxVoicemailLength          = 120 // S22: two minutes
 	DefaultVoicemailTimeout     = 180 // seconds: prompt, beep, a full message and some slack
 	DefaultRecordingPlan        = "free"
+	DefaultLowBalance           = 10_000_000 // micro-credits: 10 credits
 	DefaultGroupRing            = "parallel"
 	DefaultOrganizationCurrency = "USD"
 )

@@ -67,6 +67,10 @@ func NewSnapshot(m *compiler.Model) *Snapshot {
 		}
 	}
 	s.Rates = rateObject(cfg.Rates)
+	s.Credits["low_balance"] = credits(lang.DefaultLowBalance)
+	if c := cfg.Credits; c != nil {
+		s.Credits["low_balance"] = credits(c.LowBalance.Micro)
+	}
 	if c := cfg.Credits; c != nil && c.AutoRecharge != nil {
 		ar := c.AutoRecharge
 		s.Credits["auto_recharge"] = strconv.FormatBool(ar.Enabled.Value)

@@ -31,6 +31,9 @@ func ledgerFor(ctx context.Context, st *store.Store) (*billing.Ledger, *plan.Sna
 		}
 	}
 	l := &billing.Ledger{Store: st, Clock: billing.SystemClock{}, Payments: billing.Invoice{}}
+	if low, err := billing.ParseCredits(snap.Credits["low_balance"]); err == nil {
+		l.LowBalance = low
+	}
 	partner := snap.Organization["partner"] == "true" || snap.Organization["managed_by_partner"] == "true"
 	if snap.Credits["auto_recharge"] == "true" && !partner {
 		threshold, err1 := billing.ParseCredits(snap.Credits["auto_recharge.threshold"])
