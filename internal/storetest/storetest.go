@@ -42,7 +42,7 @@ func Each(t *testing.T, fn func(t *testing.T, s *store.Store, dsn string)) {
 }
 
 // Open opens a store that is closed when the test ends.
-func Open(t *testing.T, dsn string) *store.Store {
+func Open(t testing.TB, dsn string) *store.Store {
 	t.Helper()
 	s, err := store.Open(context.Background(), dsn)
 	if err != nil {
