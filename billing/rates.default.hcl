@@ -35,4 +35,15 @@ rates {
     GB  = 0.03
     "*" = 0.10
   }
+
+  # What one credit (1 USD) is worth in the currency amounts are shown in,
+  # organization { currency }. EXAMPLE exchange rates: set current ones.
+  credit_value = {
+    USD = 1.00
+    EUR = 0.92
+    GBP = 0.79
+    JPY = 150.00
+    CAD = 1.36
+    AUD = 1.52
+  }
 }

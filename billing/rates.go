@@ -43,6 +43,33 @@ type RateCard struct {
 	// OutgoingPerMinute is the per-minute rate of an outgoing call by the
 	// country called; "*" for any other.
 	OutgoingPerMinute map[string]Micro
+	// CreditValue is what one credit is worth in each currency, in
+	// millionths of that currency's unit.
+	CreditValue map[string]Micro
+}
+
+// Money formats an amount of credits in currency, converted with the
+// card's credit value: "4.60 EUR". Without a value for the currency it
+// says credits: "5.00 credits".
+func (r RateCard) Money(m Micro, currency string) string {
+	value, ok := r.CreditValue[currency]
+	if !ok {
+		return m.String() + " credits"
+	}
+	// m micro-credits × value millionths of the currency per credit, in
+	// millionths of the currency, rounded half away from zero. Whole
+	// credits and the fraction are multiplied apart, so no product can
+	// overflow.
+	whole, frac := int64(m)/1_000_000, int64(m)%1_000_000
+	converted := whole*int64(value) + (frac*int64(value)+sign(frac)*500_000)/1_000_000
+	return Micro(converted).String() + " " + currency
+}
+
+func sign(x int64) int64 {
+	if x < 0 {
+		return -1
+	}
+	return 1
 }
 
 // DefaultRateCardFile is the default rate card, as shipped.

@@ -49,5 +49,12 @@ func CheckRates(r *lang.Rates) hcl.Diagnostics {
 	for _, e := range r.OutgoingPerMinute {
 		country(e, e.Key)
 	}
+	for _, e := range r.CreditValue {
+		if !isCurrencyCode(e.Key) {
+			c.errorf(e.KeyRange, "Invalid rate key", "A credit_value key is an ISO 4217 currency code, three capital letters such as EUR.")
+		} else if e.Amount.Micro == 0 {
+			c.errorf(e.KeyRange, "Invalid amount", "A credit is worth more than nothing in %s.", e.Key)
+		}
+	}
 	return c.diags
 }

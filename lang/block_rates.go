@@ -14,6 +14,7 @@ type Rates struct {
 	NumberMonthly     []RateEntry // key "COUNTRY/type", "*" for any country
 	IncomingPerMinute []RateEntry // key: number type
 	OutgoingPerMinute []RateEntry // key: country, "*" for any other
+	CreditValue       []RateEntry // key: ISO 4217 currency; a credit's worth in it
 	DeclRange         hcl.Range
 }
 
@@ -29,6 +30,7 @@ var ratesSchema = &hcl.BodySchema{
 		{Name: "number_monthly"},
 		{Name: "incoming_per_minute"},
 		{Name: "outgoing_per_minute"},
+		{Name: "credit_value"},
 	},
 }
 
@@ -39,6 +41,7 @@ func decodeRates(block *hcl.Block) (*Rates, hcl.Diagnostics) {
 		"number_monthly":      &r.NumberMonthly,
 		"incoming_per_minute": &r.IncomingPerMinute,
 		"outgoing_per_minute": &r.OutgoingPerMinute,
+		"credit_value":        &r.CreditValue,
 	} {
 		attr, ok := content.Attributes[name]
 		if !ok {

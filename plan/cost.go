@@ -47,10 +47,11 @@ func MonthlyCost(s *Snapshot) (Cost, error) {
 	return c, nil
 }
 
-// WriteCostChange prints the monthly cost before and after, and the items
-// whose fee changes.
-func WriteCostChange(w io.Writer, before, after Cost, currency string) {
-	fmt.Fprintf(w, "Monthly cost: %s → %s %s (%s)\n", before.Total, after.Total, currency, signed(after.Total-before.Total))
+// WriteCostChange prints the monthly cost before and after in credits,
+// what it comes to in the organisation's currency, and the items whose
+// fee changes.
+func WriteCostChange(w io.Writer, before, after Cost, currency string, card billing.RateCard) {
+	fmt.Fprintf(w, "Monthly cost: %s → %s credits (%s), %s a month\n", before.Total, after.Total, signed(after.Total-before.Total), card.Money(after.Total, currency))
 	old := map[string]CostItem{}
 	for _, i := range before.Items {
 		old[i.Item] = i

@@ -20,6 +20,7 @@ func rateObject(r *lang.Rates) Object {
 	}
 	for prefix, entries := range map[string][]lang.RateEntry{
 		"number_monthly": r.NumberMonthly, "incoming_per_minute": r.IncomingPerMinute, "outgoing_per_minute": r.OutgoingPerMinute,
+		"credit_value": r.CreditValue,
 	} {
 		for _, e := range entries {
 			o[prefix+"."+e.Key] = credits(e.Amount.Micro)
@@ -55,7 +56,8 @@ func defaultRateObject() (Object, error) {
 // RateCard returns the rate card of a configuration: the default card
 // with the configuration's rates block laid over it, entry by entry.
 func RateCard(s *Snapshot) (billing.RateCard, error) {
-	card := billing.RateCard{NumberMonthly: map[string]map[string]billing.Micro{}, IncomingPerMinute: map[string]billing.Micro{}, OutgoingPerMinute: map[string]billing.Micro{}}
+	card := billing.RateCard{NumberMonthly: map[string]map[string]billing.Micro{}, IncomingPerMinute: map[string]billing.Micro{},
+		OutgoingPerMinute: map[string]billing.Micro{}, CreditValue: map[string]billing.Micro{}}
 	def, err := defaultRateObject()
 	if err != nil {
 		return card, err
@@ -78,6 +80,8 @@ func RateCard(s *Snapshot) (billing.RateCard, error) {
 				card.IncomingPerMinute[key] = amount
 			case "outgoing_per_minute":
 				card.OutgoingPerMinute[key] = amount
+			case "credit_value":
+				card.CreditValue[key] = amount
 			}
 		}
 	}

@@ -69,7 +69,9 @@ name), when, and the Git commit of DIR when it is a Git checkout.`,
 					return err
 				}
 			}
-			writePlan(w, p, st)
+			if err := writePlan(w, p, st); err != nil {
+				return err
+			}
 			if !p.HasChanges() {
 				return nil
 			}

@@ -52,12 +52,23 @@ func currencyOf(s *plan.Snapshot) string {
 	return "USD"
 }
 
+// money shows credits in the organisation's currency, converted with its
+// rate card.
+func money(s *plan.Snapshot, m billing.Micro) (string, error) {
+	card, err := plan.RateCard(s)
+	if err != nil {
+		return "", err
+	}
+	return card.Money(m, currencyOf(s)), nil
+}
+
 func newCreditsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "credits",
 		Short: "Prepaid credits: balance, purchases, history and usage",
 		Long: `credits pays for numbers, the recording storage plan and calls (S1–S6).
-1 credit = 1 USD; amounts are shown with the organisation's currency code.
+1 credit = 1 USD; amounts are also shown in the organisation's currency,
+converted with the rate card's credit_value.
 
   callflow credits balance           the available balance (S2)
   callflow credits buy N             buy N credits (S3)
@@ -92,7 +103,11 @@ func newCreditsBalanceCmd() *cobra.Command {
 				})
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "Available: %s credits (%s %s)\n", available, available, cur)
+			shown, err := money(snap, available)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "Available: %s credits (%s)\n", available, shown)
 			if reserved > 0 {
 				fmt.Fprintf(w, "Reserved for calls in progress: %s\n", reserved)
 			}
@@ -138,7 +153,11 @@ nothing and reports the first purchase, so a script can retry safely.`,
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s credits cost %s %s.\n", amount, amount, currencyOf(snap))
+			price, err := money(snap, amount)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "%s credits cost %s.\n", amount, price)
 			if !yes {
 				if !isTerminal(os.Stdin) {
 					return usagef("buying needs confirmation: standard input is not a terminal, so pass --yes")
@@ -271,7 +290,7 @@ calls, numbers and storage (S5). Weeks start on Monday.`,
 			if err != nil {
 				return err
 			}
-			l, snap, err := ledgerFor(ctx, st)
+			l, _, err := ledgerFor(ctx, st)
 			if err != nil {
 				return err
 			}
@@ -283,7 +302,7 @@ calls, numbers and storage (S5). Weeks start on Monday.`,
 			if format == "json" {
 				return encodeJSON(w, u)
 			}
-			fmt.Fprintf(w, "Credits from %s to %s (%s):\n", from.Format("2006-01-02"), to.AddDate(0, 0, -1).Format("2006-01-02"), currencyOf(snap))
+			fmt.Fprintf(w, "Credits from %s to %s:\n", from.Format("2006-01-02"), to.AddDate(0, 0, -1).Format("2006-01-02"))
 			rows := []barRow{{"bought", u.Bought}, {"used", u.Used}}
 			for _, k := range billing.UsageKinds {
 				rows = append(rows, barRow{"  " + k, u.ByKind[k]})

@@ -48,8 +48,8 @@ changes, 2 when there are; 1 on errors.`,
 				if err := encodeJSON(w, planJSON(p)); err != nil {
 					return err
 				}
-			} else {
-				writePlan(w, p, st)
+			} else if err := writePlan(w, p, st); err != nil {
+				return err
 			}
 			if out != "" {
 				if err := p.Save(out); err != nil {
@@ -81,7 +81,7 @@ func makePlan(ctx context.Context, cmd *cobra.Command, st *store.Store, dir stri
 	return plan.Make(ctx, st, m, dir, gitCommit(dir))
 }
 
-func writePlan(w io.Writer, p *plan.Plan, st *store.Store) {
+func writePlan(w io.Writer, p *plan.Plan, st *store.Store) error {
 	live := fmt.Sprintf("version %d", p.Base)
 	if p.Base == 0 {
 		live = "nothing applied yet"
@@ -89,13 +89,22 @@ func writePlan(w io.Writer, p *plan.Plan, st *store.Store) {
 	fmt.Fprintf(w, "Store %s: %s.\n", st, live)
 	if !p.HasChanges() {
 		fmt.Fprintln(w, "No changes. The live configuration matches the files.")
-		return
+		return nil
 	}
 	add, change, remove := plan.Counts(p.Changes)
 	fmt.Fprintf(w, "Plan: %d to add, %d to change, %d to remove.\n\n", add, change, remove)
 	plan.WriteChanges(w, p.Changes)
 	fmt.Fprintln(w)
-	plan.WriteCostChange(w, p.CostBefore, p.CostAfter, p.Currency)
+	snap, err := plan.ParseSnapshot(p.Config)
+	if err != nil {
+		return err
+	}
+	card, err := plan.RateCard(snap)
+	if err != nil {
+		return err
+	}
+	plan.WriteCostChange(w, p.CostBefore, p.CostAfter, p.Currency, card)
+	return nil
 }
 
 type planDoc struct {
