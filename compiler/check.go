@@ -88,6 +88,7 @@ func Check(cfg *lang.Config, opts Options) (*Model, hcl.Diagnostics) {
 	c.checkCredits()
 	c.checkRecordings()
 	c.checkRates()
+	c.checkTrunks()
 	c.checkNumbers()
 	c.checkUsers()
 	c.checkGroups()

@@ -18,6 +18,7 @@ type Config struct {
 	Credits      *Credits      // nil when no credits block exists
 	Recordings   *Recordings   // nil when no recordings block exists
 	Rates        *Rates        // nil when the default rate card applies unchanged
+	Trunks       []*Trunk
 	Numbers      []*Number
 	Users        []*User
 	Groups       []*Group

@@ -200,6 +200,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "credits"},
 		{Type: "recordings"},
 		{Type: "rates"},
+		{Type: "trunk", LabelNames: []string{"name"}},
 		{Type: "number", LabelNames: []string{"name"}},
 		{Type: "user", LabelNames: []string{"name"}},
 		{Type: "group", LabelNames: []string{"name"}},
@@ -243,6 +244,10 @@ func decodeFile(cfg *Config, body hcl.Body) hcl.Diagnostics {
 			} else {
 				cfg.Rates = r
 			}
+		case "trunk":
+			t, d := decodeTrunk(block)
+			diags = append(diags, d...)
+			cfg.Trunks = append(cfg.Trunks, t)
 		case "number":
 			n, d := decodeNumber(block)
 			diags = append(diags, d...)

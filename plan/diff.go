@@ -77,6 +77,7 @@ func Compare(old, new *Snapshot) []Change {
 			}
 		}
 	}
+	named("trunk", old.Trunks, new.Trunks)
 	named("number", old.Numbers, new.Numbers)
 	named("user", old.Users, new.Users)
 	named("group", old.Groups, new.Groups)

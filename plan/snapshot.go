@@ -27,6 +27,7 @@ type Snapshot struct {
 	Credits      Object            `json:"credits"`
 	Recordings   Object            `json:"recordings"`
 	Rates        Object            `json:"rates,omitempty"` // overrides of the default rate card
+	Trunks       map[string]Object `json:"trunks,omitempty"`
 	Numbers      map[string]Object `json:"numbers"`
 	Users        map[string]Object `json:"users"`
 	Groups       map[string]Object `json:"groups"`
@@ -67,6 +68,14 @@ func NewSnapshot(m *compiler.Model) *Snapshot {
 		}
 	}
 	s.Rates = rateObject(cfg.Rates)
+	s.Trunks = map[string]Object{}
+	for _, t := range cfg.Trunks {
+		nets := make([]string, len(t.InboundFrom))
+		for i, n := range t.InboundFrom {
+			nets[i] = n.Value
+		}
+		s.Trunks[t.Name] = Object{"address": t.Address.Value, "inbound_from": "[" + strings.Join(nets, ", ") + "]", "transport": t.Transport.Value}
+	}
 	s.Credits["low_balance"] = credits(lang.DefaultLowBalance)
 	if c := cfg.Credits; c != nil {
 		s.Credits["low_balance"] = credits(c.LowBalance.Micro)
