@@ -1,5 +1,4 @@
 // Package telephony will answer real SIP calls and run their flows over
-// RTP (see DESIGN.md, "Runtime"). It is empty until the runtime issue
-// lands; the package exists now so that the dependency rules in
-// deps_test.go cover it from the start.
+// RTP (see DESIGN.md, "Runtime"). Its subpackage media holds the pieces
+// that do not need a network: G.711, RTP framing and RFC 4733 DTMF.
 package telephony

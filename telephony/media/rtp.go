@@ -1,0 +1,60 @@
+package media
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+
+	"github.com/pion/rtp"
+)
+
+// Sender numbers the RTP packets of one outgoing stream: a random SSRC,
+// sequence number and timestamp to start (RFC 3550 §5.1), the sequence
+// number one higher per packet, the timestamp one frame of samples
+// higher per frame, and the marker bit on the first packet of a talk
+// spurt.
+type Sender struct {
+	PayloadType uint8
+	SSRC        uint32
+	seq         uint16
+	ts          uint32
+	spurt       bool // the next media packet starts a talk spurt
+}
+
+// NewSender returns a sender for payload type pt with random starting
+// values.
+func NewSender(pt uint8) *Sender {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("media: no randomness: " + err.Error()) // crypto/rand does not fail on Linux
+	}
+	return &Sender{
+		PayloadType: pt,
+		SSRC:        binary.BigEndian.Uint32(b[0:4]),
+		seq:         binary.BigEndian.Uint16(b[4:6]),
+		ts:          binary.BigEndian.Uint32(b[6:10]),
+		spurt:       true,
+	}
+}
+
+// Frame returns the packet for one frame of media, payload being its
+// encoded samples. The payload is referenced, not copied.
+func (s *Sender) Frame(payload []byte, samples int) *rtp.Packet {
+	p := &rtp.Packet{
+		Header: rtp.Header{
+			Version: 2, PayloadType: s.PayloadType, SequenceNumber: s.seq,
+			Timestamp: s.ts, SSRC: s.SSRC, Marker: s.spurt,
+		},
+		Payload: payload,
+	}
+	s.seq++
+	s.ts += uint32(samples)
+	s.spurt = false
+	return p
+}
+
+// Silence advances the timestamp over a gap in which nothing is sent, so
+// that the next frame starts a new talk spurt at the right time.
+func (s *Sender) Silence(samples int) {
+	s.ts += uint32(samples)
+	s.spurt = true
+}
