@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"context"
+	"strings"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,8 +26,10 @@ type Plan struct {
 	CreatedAt     time.Time `json:"created_at"`
 	Dir           string    `json:"dir"`
 	GitCommit     string    `json:"git_commit,omitempty"`
-	// Base is the live version the plan compares with; apply refuses the
-	// plan if another version has become live since.
+	// StoreID and Base are the store and the live version the plan
+	// compares with; apply refuses the plan in another store, or if
+	// another version has become live since.
+	StoreID    string          `json:"store_id"`
 	Base       int64           `json:"base_version"`
 	Config     json.RawMessage `json:"config"`
 	ConfigHash string          `json:"config_hash"`
@@ -68,7 +71,7 @@ func Make(ctx context.Context, st *store.Store, m *compiler.Model, dir, gitCommi
 	snap := NewSnapshot(m)
 	p := &Plan{
 		FormatVersion: FormatVersion, CreatedAt: time.Now().UTC(), Dir: dir, GitCommit: gitCommit,
-		Base: live.Version.ID, Config: snap.JSON(), ConfigHash: Hash(snap),
+		StoreID: st.ID(), Base: live.Version.ID, Config: snap.JSON(), ConfigHash: Hash(snap),
 		Changes: Compare(old, snap), Currency: snap.Organization["currency"],
 	}
 	if p.CostBefore, err = MonthlyCost(old); err != nil {
@@ -157,7 +160,19 @@ type Applied struct {
 // Apply makes the plan live (or stores its changed flows as drafts). It
 // fails with store.ErrStale if the live version moved since the plan.
 func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied, error) {
+	if p.StoreID != st.ID() {
+		return Applied{}, fmt.Errorf("the plan was made against another store (%s); make a plan against %s", p.StoreID, st)
+	}
 	if opts.Draft {
+		var others []string
+		for _, c := range p.Changes {
+			if c.Kind != "flow" {
+				others = append(others, c.Address())
+			}
+		}
+		if len(others) > 0 {
+			return Applied{}, fmt.Errorf("a draft holds flows only, and this plan also changes %s; apply those first without --draft", strings.Join(others, ", "))
+		}
 		var flows []store.FlowInput
 		for _, f := range p.Flows {
 			if f.Changed {
@@ -173,6 +188,10 @@ func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied
 	}
 	for _, f := range p.Flows {
 		c.Flows = append(c.Flows, store.FlowInput{Flow: f.Name, Definition: f.Definition, Program: f.Program, Hash: f.Hash})
+		if f.Changed {
+			// A draft made before this change would undo it if published.
+			c.ClearDrafts = append(c.ClearDrafts, f.Name)
+		}
 	}
 	if len(p.Provision)+len(p.Release) > 0 {
 		// Refuse a stale plan before taking any number for it; the store

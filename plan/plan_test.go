@@ -227,3 +227,69 @@ func TestMakeApplyLoad(t *testing.T) {
 		}
 	}
 }
+
+func TestApplyGuards(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	open := func(name string) *store.Store {
+		st, err := store.Open(ctx, filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	st, other := open("a.db"), open("b.db")
+	invPath := filepath.Join(dir, "inventory.csv")
+	os.WriteFile(invPath, []byte("+14155550100,local\n"), 0o644)
+	inv, err := numbers.LoadInventory(invPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, m := snapshot(t, base)
+	p, err := plan.Make(ctx, st, m, ".", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Apply(ctx, other, p, plan.Options{Numbers: inv}); err == nil || !strings.Contains(err.Error(), "another store") {
+		t.Errorf("a plan applied to another store: %v", err)
+	}
+	if _, err := plan.Apply(ctx, st, p, plan.Options{Draft: true}); err == nil || !strings.Contains(err.Error(), "a draft holds flows only") {
+		t.Errorf("a draft of a plan that adds a number: %v", err)
+	}
+	if _, err := plan.Apply(ctx, st, p, plan.Options{Numbers: inv}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A draft, then a normal apply of another change to the same flow:
+	// the draft is gone, so publishing cannot undo the apply.
+	_, m2 := snapshot(t, strings.Replace(base, `say = "Bye."`, `say = "Goodbye."`, 1))
+	p2, _ := plan.Make(ctx, st, m2, ".", "")
+	if _, err := plan.Apply(ctx, st, p2, plan.Options{Draft: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, m3 := snapshot(t, strings.Replace(base, `say = "Bye."`, `say = "See you."`, 1))
+	p3, _ := plan.Make(ctx, st, m3, ".", "")
+	if _, err := plan.Apply(ctx, st, p3, plan.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Draft(ctx, "f"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an apply of the flow must discard its older draft: %v", err)
+	}
+
+	// Rolling back to the live version, or to one that rings someone who
+	// is not live, is refused.
+	live, _ := st.Live(ctx)
+	fv, _ := st.FlowVersion(ctx, "f", live.Flows["f"])
+	if _, err := plan.Republish(ctx, st, "f", fv, "rollback", "t", false); err == nil || !strings.Contains(err.Error(), "already live") {
+		t.Errorf("rollback to the live version: %v", err)
+	}
+	_, m4 := snapshot(t, strings.Replace(strings.Replace(base, `user "ann" {`, `user "bo" {`, 1), "user = user.ann", "user = user.bo", 1))
+	p4, _ := plan.Make(ctx, st, m4, ".", "")
+	if _, err := plan.Apply(ctx, st, p4, plan.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Republish(ctx, st, "f", fv, "rollback", "t", false); err == nil || !strings.Contains(err.Error(), "user.ann, who is not live") {
+		t.Errorf("rollback to a version that rings a removed user: %v", err)
+	}
+}

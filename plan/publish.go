@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/callflow/callflow/store"
 )
@@ -27,6 +29,12 @@ func Republish(ctx context.Context, st *store.Store, flow string, fv store.FlowV
 	var def Flow
 	if err := json.Unmarshal(fv.Definition, &def); err != nil {
 		return store.Version{}, fmt.Errorf("flow %s version %d is damaged: %w", flow, fv.Version, err)
+	}
+	if live.Flows[flow] == fv.Version {
+		return store.Version{}, fmt.Errorf("flow %s version %d is already live", flow, fv.Version)
+	}
+	if err := fits(snap, flow, def); err != nil {
+		return store.Version{}, fmt.Errorf("flow %s version %d cannot be made live as it is: %w. Apply a configuration that has what it needs instead", flow, fv.Version, err)
 	}
 	snap.Flows[flow] = def
 	c := store.Change{
@@ -74,4 +82,43 @@ func ParseFlow(fv store.FlowVersion) (Flow, error) {
 		return f, fmt.Errorf("flow %s version %d is damaged: %w", fv.Flow, fv.Version, err)
 	}
 	return f, nil
+}
+
+// fits checks that a flow definition can join the live configuration: the
+// numbers, users and groups it names are live, and no other flow answers
+// its numbers.
+func fits(snap *Snapshot, flow string, def Flow) error {
+	for _, ref := range ListRefs(def.Settings["numbers"]) {
+		name := strings.TrimPrefix(ref, "number.")
+		if _, ok := snap.Numbers[name]; !ok {
+			return fmt.Errorf("it answers %s, which is not live", ref)
+		}
+		for other, f := range snap.Flows {
+			if other != flow && slices.Contains(ListRefs(f.Settings["numbers"]), ref) {
+				return fmt.Errorf("it answers %s, which flow %s answers now", ref, other)
+			}
+		}
+	}
+	for _, st := range def.States {
+		if u, ok := strings.CutPrefix(st.Settings["user"], "user."); ok {
+			if _, ok := snap.Users[u]; !ok {
+				return fmt.Errorf("it rings user.%s, who is not live", u)
+			}
+		}
+		if g, ok := strings.CutPrefix(st.Settings["group"], "group."); ok {
+			if _, ok := snap.Groups[g]; !ok {
+				return fmt.Errorf("it rings group.%s, which is not live", g)
+			}
+		}
+	}
+	return nil
+}
+
+// ListRefs splits a snapshot list, "[a, b]".
+func ListRefs(s string) []string {
+	s = strings.Trim(s, "[]")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ", ")
 }

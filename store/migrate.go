@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -104,10 +106,19 @@ var SchemaVersion = len(migrations) - 1
 var ErrNewerSchema = errors.New("store was written by a newer callflow")
 
 func (s *Store) migrate(ctx context.Context) error {
+	// A store that is up to date is only read, so that commands that read
+	// never wait behind an apply, and a read-only database role works.
+	var v string
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT value FROM store_meta WHERE key = ?`), "schema_version").Scan(&v)
+	if err == nil {
+		if n, convErr := strconv.Atoi(v); convErr == nil && n == SchemaVersion && s.loadID(ctx) == nil {
+			return nil
+		}
+	}
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("store %s: %w", s.where, explain(err))
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		current := 0
 		var v string
 		err := tx.QueryRowContext(ctx, s.rebind(`SELECT value FROM store_meta WHERE key = ?`), "schema_version").Scan(&v)
@@ -133,6 +144,12 @@ func (s *Store) migrate(ctx context.Context) error {
 				}
 			}
 		}
+		// Every store gets an identity once, so that a saved plan can
+		// tell the store it was made against.
+		insertID := `INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`
+		if _, err := tx.ExecContext(ctx, s.rebind(insertID), "store_id", newID()); err != nil {
+			return err
+		}
 		if current == SchemaVersion {
 			return nil
 		}
@@ -140,6 +157,26 @@ func (s *Store) migrate(ctx context.Context) error {
 		_, err = tx.ExecContext(ctx, s.rebind(upsert), "schema_version", strconv.Itoa(SchemaVersion))
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	return s.loadID(ctx)
+}
+
+func (s *Store) loadID(ctx context.Context) error {
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT value FROM store_meta WHERE key = ?`), "store_id").Scan(&s.id)
+	if err != nil {
+		return fmt.Errorf("store %s: reading its identity: %w", s.where, explain(err))
+	}
+	return nil
+}
+
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("store: no randomness: " + err.Error()) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b[:])
 }
 
 func (s *Store) ddl(q string) string {

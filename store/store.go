@@ -35,7 +35,12 @@ type Store struct {
 	db      *sql.DB
 	dialect dialect
 	where   string // the file or URL, for messages (no password)
+	id      string // the store's identity, made when it was created
 }
+
+// ID identifies the store: every store has its own, made when it was
+// created. A saved plan records it, so that it applies only here.
+func (s *Store) ID() string { return s.id }
 
 type dialect int
 
@@ -170,6 +175,9 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z"
 func now() string { return time.Now().UTC().Format(timeLayout) }
 
 func parseTime(s string) time.Time {
-	t, _ := time.Parse(timeLayout, s)
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		t, _ = time.Parse(time.RFC3339Nano, s) // stores written before the fixed width
+	}
 	return t
 }

@@ -255,3 +255,23 @@ func TestNotAStore(t *testing.T) {
 		t.Error("a store in a missing directory must be an error")
 	}
 }
+
+// A flow changed and changed back is its old version again, not a new one.
+func TestSameDefinitionSameVersion(t *testing.T) {
+	each(t, func(t *testing.T, s *store.Store, _ string) {
+		ctx := context.Background()
+		for i, def := range []string{"a", "b", "a"} {
+			if _, err := s.Apply(ctx, change(int64(i), fmt.Sprintf(`{"%d":1}`, i), flow("f", def))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		live, _ := s.Live(ctx)
+		hist, _ := s.FlowHistory(ctx, "f")
+		if live.Flows["f"] != 1 || len(hist) != 2 {
+			t.Errorf("live version %d, %d versions stored; want version 1 of 2", live.Flows["f"], len(hist))
+		}
+		if s.ID() == "" || s.ID() == openAt(t, filepath.Join(t.TempDir(), "other.db")).ID() {
+			t.Error("every store has an identity of its own")
+		}
+	})
+}

@@ -194,17 +194,21 @@ func (s *Store) Apply(ctx context.Context, c Change) (Version, error) {
 	return v, err
 }
 
-// storeFlow stores a flow definition, reusing the newest version with the
-// same hash, and returns its version number.
+// storeFlow stores a flow definition and returns its version number. A
+// definition already stored (the same hash) is not stored again: its
+// version is reused, so a flow changed and changed back is the old version.
 func (s *Store) storeFlow(ctx context.Context, tx *sql.Tx, f FlowInput, by, commit string) (int64, error) {
-	var latest sql.NullInt64
-	var hash sql.NullString
-	err := tx.QueryRowContext(ctx, s.rebind(`SELECT version, hash FROM flow_versions WHERE flow = ? ORDER BY version DESC LIMIT 1`), f.Flow).Scan(&latest, &hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	var same sql.NullInt64
+	err := tx.QueryRowContext(ctx, s.rebind(`SELECT MAX(version) FROM flow_versions WHERE flow = ? AND hash = ?`), f.Flow, f.Hash).Scan(&same)
+	if err != nil {
 		return 0, err
 	}
-	if hash.Valid && hash.String == f.Hash {
-		return latest.Int64, nil
+	if same.Valid {
+		return same.Int64, nil
+	}
+	var latest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT MAX(version) FROM flow_versions WHERE flow = ?`), f.Flow).Scan(&latest); err != nil {
+		return 0, err
 	}
 	v := latest.Int64 + 1
 	_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO flow_versions (flow, version, created_at, applied_by, git_commit, definition, program, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),

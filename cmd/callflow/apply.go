@@ -69,7 +69,7 @@ name), when, and the Git commit of DIR when it is a Git checkout.`,
 					return err
 				}
 			}
-			if err := writePlan(w, p, st); err != nil {
+			if err := writePlan(w, p, st, saved); err != nil {
 				return err
 			}
 			if !p.HasChanges() {

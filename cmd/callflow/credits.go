@@ -75,8 +75,7 @@ converted with the rate card's credit_value.
   callflow credits history           the purchase history (S6)
   callflow credits usage --period P  credits bought and used in a period (S5)`,
 	}
-	cmd.AddCommand(newCreditsBalanceCmd(), newCreditsBuyCmd(), newCreditsHistoryCmd(), newCreditsUsageCmd())
-	return cmd
+	return groupCmd(cmd, newCreditsBalanceCmd(), newCreditsBuyCmd(), newCreditsHistoryCmd(), newCreditsUsageCmd())
 }
 
 func newCreditsBalanceCmd() *cobra.Command {
@@ -388,8 +387,7 @@ plan in recordings { plan } and apply it.`,
 	}
 	addDBFlag(usage, &db)
 	usage.Flags().StringVar(&format, "format", "text", "output format: text or json")
-	cmd.AddCommand(usage)
-	return cmd
+	return groupCmd(cmd, usage)
 }
 
 func newBillingCmd() *cobra.Command {
@@ -464,8 +462,7 @@ allows (S9), keeping a row for each as an audit trail.`,
 	}
 	addDBFlag(run, &db)
 	run.Flags().StringVar(&format, "format", "text", "output format: text or json")
-	cmd.AddCommand(run)
-	return cmd
+	return groupCmd(cmd, run)
 }
 
 func newNotificationsCmd() *cobra.Command {

@@ -143,6 +143,20 @@ func version() string {
 	return "(devel)"
 }
 
+// groupCmd makes a command that only holds subcommands: run alone it
+// prints its help; with an unknown subcommand it is a usage error.
+func groupCmd(cmd *cobra.Command, subs ...*cobra.Command) *cobra.Command {
+	cmd.AddCommand(subs...)
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usagef("%s has no subcommand %q; run '%s --help'", c.CommandPath(), args[0], c.CommandPath())
+		}
+		return nil
+	}
+	cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	return cmd
+}
+
 // argsBetween is cobra.RangeArgs with a usage error, so that a wrong
 // number of arguments exits 2.
 func argsBetween(lo, hi int) cobra.PositionalArgs {

@@ -57,8 +57,7 @@ a number block and applying; removing the block releases it.
   callflow numbers available   numbers the trunk offers that are not in use
   callflow numbers list        the live numbers, each with its flow`,
 	}
-	cmd.AddCommand(newNumbersAvailableCmd(), newNumbersListCmd())
-	return cmd
+	return groupCmd(cmd, newNumbersAvailableCmd(), newNumbersListCmd())
 }
 
 func newNumbersAvailableCmd() *cobra.Command {
@@ -68,7 +67,10 @@ func newNumbersAvailableCmd() *cobra.Command {
 		Short: "List the numbers that can be taken",
 		Long: `available lists the numbers on the trunk's inventory that no live
 configuration uses, filtered by country, type and region (S14). Not every
-type exists in every country; it says so when that is why nothing is found.`,
+type exists in every country; it says so when that is why nothing is found.
+
+The inventory is --inventory, else $CALLFLOW_INVENTORY, else inventory.csv
+in the current directory.`,
 		Example: `  callflow numbers available --country US --type local --region CA
   callflow numbers available --country GB --type toll_free --format json`,
 		Args: argsBetween(0, 0),
@@ -204,8 +206,7 @@ type numberRow struct {
 func numberRows(s *plan.Snapshot) []numberRow {
 	answeredBy := map[string]string{}
 	for name, f := range s.Flows {
-		list := strings.Trim(f.Settings["numbers"], "[]")
-		for _, ref := range strings.Split(list, ", ") {
+		for _, ref := range plan.ListRefs(f.Settings["numbers"]) {
 			if n, ok := strings.CutPrefix(ref, "number."); ok {
 				answeredBy[n] = name
 			}

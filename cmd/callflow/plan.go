@@ -48,7 +48,7 @@ changes, 2 when there are; 1 on errors.`,
 				if err := encodeJSON(w, planJSON(p)); err != nil {
 					return err
 				}
-			} else if err := writePlan(w, p, st); err != nil {
+			} else if err := writePlan(w, p, st, false); err != nil {
 				return err
 			}
 			if out != "" {
@@ -81,12 +81,16 @@ func makePlan(ctx context.Context, cmd *cobra.Command, st *store.Store, dir stri
 	return plan.Make(ctx, st, m, dir, gitCommit(dir))
 }
 
-func writePlan(w io.Writer, p *plan.Plan, st *store.Store) error {
-	live := fmt.Sprintf("version %d", p.Base)
-	if p.Base == 0 {
-		live = "nothing applied yet"
+// writePlan prints a plan. A fresh plan first says what is live; a saved
+// one was introduced with the version it was made against.
+func writePlan(w io.Writer, p *plan.Plan, st *store.Store, saved bool) error {
+	if !saved {
+		live := fmt.Sprintf("version %d is live", p.Base)
+		if p.Base == 0 {
+			live = "nothing applied yet"
+		}
+		fmt.Fprintf(w, "Store %s: %s.\n", st, live)
 	}
-	fmt.Fprintf(w, "Store %s: %s.\n", st, live)
 	if !p.HasChanges() {
 		fmt.Fprintln(w, "No changes. The live configuration matches the files.")
 		return nil

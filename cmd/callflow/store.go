@@ -68,7 +68,12 @@ func gitCommit(dir string) string {
 		return ""
 	}
 	commit := strings.TrimSpace(string(out))
-	if status, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--", ".").Output(); err == nil && len(status) > 0 {
+	// Dirty when a tracked file under dir changed, or an untracked .hcl
+	// file would be read; other untracked files (the store itself, saved
+	// plans) change nothing that is applied.
+	changed, err1 := exec.Command("git", "-C", dir, "status", "--porcelain", "--untracked-files=no", "--", ".").Output()
+	untracked, err2 := exec.Command("git", "-C", dir, "ls-files", "--others", "--exclude-standard", "--", "*.hcl").Output()
+	if err1 == nil && err2 == nil && len(changed)+len(untracked) > 0 {
 		commit += "-dirty"
 	}
 	return commit

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -262,14 +263,19 @@ func notFound(err error) error {
 	return err
 }
 
+// short shortens a commit for a table, keeping "-dirty".
 func short(commit string) string {
-	if len(commit) > 12 {
-		return commit[:12]
+	hash, dirty := strings.CutSuffix(commit, "-dirty")
+	if len(hash) > 12 {
+		hash = hash[:12]
 	}
-	if commit == "" {
+	if hash == "" {
 		return "-"
 	}
-	return commit
+	if dirty {
+		hash += "-dirty"
+	}
+	return hash
 }
 
 type versionDoc struct {
