@@ -3,12 +3,12 @@ package plan
 import (
 	"bytes"
 	"context"
-	"strings"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/callflow/callflow/compiler"
