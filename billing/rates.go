@@ -125,7 +125,7 @@ func (r RateCard) OutgoingRate(country string) (Micro, error) {
 // with at most six decimals, such as "50" or "12.5".
 func ParseCredits(s string) (Micro, error) {
 	whole, frac, _ := strings.Cut(strings.TrimSpace(s), ".")
-	if whole == "" && frac == "" || len(frac) > 6 {
+	if whole == "" && frac == "" || len(frac) > 6 || !digits(whole) || !digits(frac) {
 		return 0, fmt.Errorf("%q is not an amount of credits: write a number such as 50 or 12.5, with at most six decimals", s)
 	}
 	w, err := strconv.ParseInt(defaultZero(whole), 10, 64)
@@ -137,6 +137,15 @@ func ParseCredits(s string) (Micro, error) {
 		return 0, fmt.Errorf("%q is not an amount of credits: write a number such as 50 or 12.5", s)
 	}
 	return Micro(w*1_000_000 + f), nil
+}
+
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func defaultZero(s string) string {

@@ -32,7 +32,7 @@ func TestParseCredits(t *testing.T) {
 			t.Errorf("ParseCredits(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", ".", "-1", "1.0000001", "abc", "1e3", "2000000000"} {
+	for _, bad := range []string{"", ".", "-1", "-0.5", "+3", "1.+5", "1.0000001", "abc", "1e3", "2000000000"} {
 		if _, err := billing.ParseCredits(bad); err == nil {
 			t.Errorf("ParseCredits(%q) accepted", bad)
 		}

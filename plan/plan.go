@@ -219,7 +219,18 @@ func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied
 		}
 		v, err := st.Apply(ctx, c)
 		if err != nil {
-			releaseAll(ctx, opts.Numbers, taken)
+			// Give back what this apply took, unless another apply that
+			// won the race holds it now.
+			held, herr := st.ProvisionedNumbers(ctx)
+			if herr == nil {
+				var ours []string
+				for _, e := range taken {
+					if _, live := held[e]; !live {
+						ours = append(ours, e)
+					}
+				}
+				releaseAll(ctx, opts.Numbers, ours)
+			}
 			return Applied{}, err
 		}
 		// The old numbers are released once nothing live uses them.

@@ -115,10 +115,12 @@ func (s *Store) migrate(ctx context.Context) error {
 			return nil
 		}
 	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("store %s: %w", s.where, explain(err))
-	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		// Inside the lock, so that nodes opening a new store at once do
+		// not race to create it.
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`); err != nil {
+			return explain(err)
+		}
 		current := 0
 		var v string
 		err := tx.QueryRowContext(ctx, s.rebind(`SELECT value FROM store_meta WHERE key = ?`), "schema_version").Scan(&v)

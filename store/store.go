@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,8 +74,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		}
 		// One writer at a time (BEGIN IMMEDIATE), waiting up to lockWait
 		// for another; WAL so that readers never block the writer.
+		// The path is escaped, so that "#", "?" and "%" in a file name are
+		// part of the name, not of the URI.
 		q := fmt.Sprintf("file:%s?_txlock=immediate&_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)",
-			dsn, lockWait.Milliseconds())
+			(&url.URL{Path: dsn}).EscapedPath(), lockWait.Milliseconds())
 		s.db, err = sql.Open("sqlite", q)
 	}
 	if err != nil {
@@ -145,15 +148,25 @@ func (s *Store) rebind(q string) string {
 // tx runs fn in a transaction that holds the store's write lock, and
 // commits if fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	var opts *sql.TxOptions
+	if s.dialect == postgres {
+		// Read committed, whatever the server's default: each statement
+		// after the lock below must see what the writer before committed.
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store %s: %w", s.where, explain(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
 	if s.dialect == postgres {
-		// One applier at a time across every node.
+		// One writer at a time across every node, waiting as long as
+		// SQLite does before giving up.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = '%dms'", lockWait.Milliseconds())); err != nil {
+			return fmt.Errorf("store %s: %w", s.where, err)
+		}
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7262010)"); err != nil {
-			return fmt.Errorf("store %s: taking the apply lock: %w", s.where, err)
+			return fmt.Errorf("store %s: waiting for another writer: %w", s.where, err)
 		}
 	}
 	if err := fn(tx); err != nil {

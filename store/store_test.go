@@ -275,3 +275,18 @@ func TestSameDefinitionSameVersion(t *testing.T) {
 		}
 	})
 }
+
+// File names may hold characters that mean something in a URI.
+func TestOddFileNames(t *testing.T) {
+	for _, name := range []string{"store#2.db", "what?.db", "50%41.db"} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, name)
+		s := openAt(t, path)
+		if _, err := s.Apply(context.Background(), change(0, `{}`, flow("f", "a"))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("%s: the store is not where it was asked to be: %v", name, err)
+		}
+	}
+}

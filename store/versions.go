@@ -117,7 +117,7 @@ type querier interface {
 // read runs fn against the database. Reads are consistent per statement;
 // Live uses one read transaction so that its parts agree.
 func (s *Store) read(ctx context.Context, fn func(querier) error) error {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: s.dialect == postgres})
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("store %s: %w", s.where, explain(err))
 	}
