@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,21 +40,18 @@ func ledger(s *store.Store) (*billing.Ledger, *clock) {
 	return &billing.Ledger{Store: s, Clock: c, Payments: billing.Invoice{}}, c
 }
 
-var allAccounts = []string{billing.Available, billing.Reserved, billing.Payments, billing.Calls, billing.Numbers, billing.Storage}
-
-// checkInvariants: the ledger sums to zero, and no organisation balance
-// is negative.
+// checkInvariants: the ledger sums to zero, and no organisation account
+// (available, or any call's reservation) is negative.
 func checkInvariants(t *testing.T, s *store.Store) {
 	t.Helper()
-	ctx := context.Background()
+	all, err := s.Balances(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var sum int64
-	for _, a := range allAccounts {
-		b, err := s.Balance(ctx, a)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for a, b := range all {
 		sum += b
-		if (a == billing.Available || a == billing.Reserved) && b < 0 {
+		if strings.HasPrefix(a, "org:") && b < 0 {
 			t.Fatalf("%s is negative: %d", a, b)
 		}
 	}
@@ -359,5 +357,58 @@ func TestLowBalanceOncePerCrossing(t *testing.T) {
 		if low != 2 {
 			t.Errorf("%d low-balance notifications for two crossings: %+v", low, notes)
 		}
+	})
+}
+
+func TestMeterEdges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store, _ string) {
+		ctx := context.Background()
+		l, _ := ledger(s)
+		l.Buy(ctx, "b", credits(10), "alice")
+		// A call of exactly 60 s is one minute; stopping again, or
+		// ticking after the stop, charges nothing more.
+		a := &billing.Meter{Ledger: l, CallID: "a", Rate: credits(1)}
+		a.Start(ctx, start)
+		if err := a.Stop(ctx, start.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		a.Stop(ctx, start.Add(3*time.Minute))
+		a.Tick(ctx, start.Add(5*time.Minute))
+		if a.Minutes() != 1 {
+			t.Errorf("a 60 s call was charged %d minutes", a.Minutes())
+		}
+		if av, r, _ := l.Balance(ctx); av != credits(9) || r != 0 {
+			t.Errorf("after a 60 s call: available %s, reserved %s", av, r)
+		}
+		// A failed reservation is tried again on the next tick.
+		b := &billing.Meter{Ledger: l, CallID: "b", Rate: credits(1)}
+		b.Start(ctx, start)
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := b.Tick(cancelled, start.Add(61*time.Second)); err == nil {
+			t.Fatal("a tick whose store calls fail must say so")
+		}
+		if err := b.Tick(ctx, start.Add(62*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if b.Minutes() != 1 {
+			t.Errorf("after the retry, %d minutes charged", b.Minutes())
+		}
+		if _, r, _ := l.Balance(ctx); r != credits(1) {
+			t.Errorf("minute 2 of call b must be reserved: %s", r)
+		}
+		checkInvariants(t, s)
+		// After a crash, the reservations of calls that no longer run go
+		// back; those of running calls stay.
+		c := &billing.Meter{Ledger: l, CallID: "c", Rate: credits(1)}
+		c.Start(ctx, start)
+		n, err := l.ReleaseReservations(ctx, func(call string) bool { return call == "c" })
+		if err != nil || n != 1 {
+			t.Fatalf("released %d: %v", n, err)
+		}
+		if _, r, _ := l.Balance(ctx); r != credits(1) {
+			t.Errorf("only call c's minute stays reserved: %s", r)
+		}
+		checkInvariants(t, s)
 	})
 }

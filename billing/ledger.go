@@ -14,7 +14,7 @@ import (
 // where credits come from and go to. Every transaction sums to zero.
 const (
 	Available = "org:available"
-	Reserved  = "org:reserved"
+	Reserved  = "org:reserved"   // prefix: each call has its own, Reserved + ":" + call id
 	Payments  = "world:payments" // credits bought come from here
 	Calls     = "revenue:calls"
 	Numbers   = "revenue:numbers"
@@ -29,6 +29,7 @@ const (
 	KindNumberFee  = "number-fee"
 	KindStorageFee = "storage-fee"
 	KindRefund     = "refund"
+	KindRelease    = "release"
 )
 
 // Clock tells the time. Tests inject one; the runtime uses SystemClock.
@@ -88,8 +89,11 @@ func (l *Ledger) Balance(ctx context.Context) (available, reserved Micro, err er
 	if err != nil {
 		return 0, 0, err
 	}
-	r, err := l.Store.Balance(ctx, Reserved)
-	return Micro(a), Micro(r), err
+	held, err := l.Store.Balances(ctx, reservedPrefix)
+	for _, b := range held {
+		reserved += Micro(b)
+	}
+	return Micro(a), reserved, err
 }
 
 // Buy purchases amount credits for user through the payment provider
@@ -128,7 +132,11 @@ func (l *Ledger) debit(ctx context.Context, key, kind, actor, memo string, from,
 			before = b
 		}
 		if b < int64(amount) {
-			return fmt.Errorf("%w: %s needs %s, and %s are available", ErrInsufficient, memo, amount, Micro(b))
+			where := "available"
+			if from != Available {
+				where = "held for it"
+			}
+			return fmt.Errorf("%w: %s needs %s, and %s are %s", ErrInsufficient, memo, amount, Micro(b), where)
 		}
 		return nil
 	})

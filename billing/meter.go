@@ -4,25 +4,33 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/vm"
 )
 
 // ErrCreditsExhausted stops a call whose next minute cannot be covered.
 var ErrCreditsExhausted = errors.New("credits exhausted")
 
+// reservedPrefix names the per-call accounts that hold credits reserved
+// for calls in progress: "org:reserved:<call id>". Each call draws only
+// on its own reservation, so no call can spend another's.
+const reservedPrefix = Reserved + ":"
+
 // Meter charges one call per started minute, at once, while it runs (S1).
-// It keeps one minute reserved ahead: Start reserves the first minute
-// (a call does not start unless it is covered); Tick, on every minute
-// boundary, charges the minute that ended and reserves the next; Stop, at
-// hang-up, charges the minute in progress and releases nothing else,
-// since only that minute was held. Every step is keyed by call and minute,
-// so a retried step never charges twice.
+// It keeps one minute reserved ahead in the call's own account: Start
+// reserves the first minute (a call does not start unless it is covered);
+// Tick, on every minute boundary, charges the minute that ended and
+// reserves the next; Stop, at hang-up, charges the minute in progress, if
+// the call entered it, and gives back whatever the call still holds.
+// Every step is keyed by call and minute, so a retried step never charges
+// twice, and a call id must not be reused.
 //
-// The meter is a vm.Hook: once a minute cannot be reserved, every hook
-// call returns ErrCreditsExhausted, and the machine ends the call.
-// A Meter belongs to one call and is not safe for concurrent use; calls
+// The meter is a vm.Hook: once a minute cannot be covered, every hook
+// call returns ErrCreditsExhausted, and the machine ends the call. A
+// Meter belongs to one call and is not safe for concurrent use; calls
 // running at once share the ledger, whose reservations never overdraw.
 type Meter struct {
 	Ledger *Ledger
@@ -32,8 +40,11 @@ type Meter struct {
 	start    time.Time
 	reserved int // minutes reserved so far (1 after Start)
 	charged  int // minutes charged so far
-	err      error
+	stopped  bool
+	err      error // ErrCreditsExhausted once a minute cannot be covered
 }
+
+func (m *Meter) account() string { return reservedPrefix + m.CallID }
 
 // Start reserves the call's first minute. It fails with
 // ErrCreditsExhausted when the balance cannot cover it.
@@ -43,37 +54,51 @@ func (m *Meter) Start(ctx context.Context, now time.Time) error {
 }
 
 // Tick charges every minute that has ended by now and keeps the next one
-// reserved. It returns ErrCreditsExhausted when the next minute cannot be
+// reserved. It returns ErrCreditsExhausted when a minute cannot be
 // covered; the call must then end.
 func (m *Meter) Tick(ctx context.Context, now time.Time) error {
-	if m.err != nil {
+	if m.stopped || m.err != nil {
 		return m.err
 	}
 	ended := int(now.Sub(m.start) / time.Minute)
 	for m.charged < ended {
-		if err := m.charge(ctx, m.charged+1); err != nil {
-			return err
-		}
 		if m.reserved < m.charged+1 {
 			if err := m.reserve(ctx, m.charged+1); err != nil {
 				return err
 			}
 		}
-	}
-	return nil
-}
-
-// Stop charges the minute in progress at hang-up. Minutes are charged
-// once they start: a call of 61 seconds costs two minutes.
-func (m *Meter) Stop(ctx context.Context, now time.Time) error {
-	if err := m.Tick(ctx, now); err != nil && !errors.Is(err, ErrCreditsExhausted) {
-		return err
-	}
-	for m.charged < m.reserved {
 		if err := m.charge(ctx, m.charged+1); err != nil {
 			return err
 		}
 	}
+	// Keep the minute in progress covered. A reservation that failed for
+	// any reason is tried again on the next tick.
+	if m.reserved < m.charged+1 {
+		return m.reserve(ctx, m.charged+1)
+	}
+	return nil
+}
+
+// Stop ends the call at now: it charges the minute in progress when the
+// call entered it (a call of 61 seconds costs two minutes, one of exactly
+// 60 seconds one) and gives back whatever the call still holds. Stop is
+// idempotent; Tick after Stop does nothing.
+func (m *Meter) Stop(ctx context.Context, now time.Time) error {
+	if m.stopped {
+		return nil
+	}
+	if err := m.Tick(ctx, now); err != nil && !errors.Is(err, ErrCreditsExhausted) {
+		return err
+	}
+	if m.charged < m.reserved && now.After(m.start.Add(time.Duration(m.charged)*time.Minute)) {
+		if err := m.charge(ctx, m.charged+1); err != nil && !errors.Is(err, ErrCreditsExhausted) {
+			return err
+		}
+	}
+	if err := m.Ledger.release(ctx, m.CallID); err != nil {
+		return err
+	}
+	m.stopped = true
 	return nil
 }
 
@@ -82,28 +107,32 @@ func (m *Meter) Minutes() int { return m.charged }
 
 func (m *Meter) reserve(ctx context.Context, minute int) error {
 	_, err := m.Ledger.debit(ctx, fmt.Sprintf("call:%s:reserve:%d", m.CallID, minute), KindReserve, m.CallID,
-		fmt.Sprintf("minute %d of call %s", minute, m.CallID), Available, Reserved, m.Rate)
-	if errors.Is(err, ErrInsufficient) {
-		m.err = fmt.Errorf("%w: %v", ErrCreditsExhausted, err)
-		return m.err
-	}
+		fmt.Sprintf("minute %d of call %s", minute, m.CallID), Available, m.account(), m.Rate)
 	if err != nil {
-		return err
+		return m.fail(err)
 	}
 	m.reserved = minute
 	return nil
 }
 
-// charge moves a reserved minute to revenue. The minute after it is
-// reserved by Tick; charging the last one at hang-up reserves nothing.
+// charge moves one reserved minute from the call's account to revenue.
 func (m *Meter) charge(ctx context.Context, minute int) error {
 	_, err := m.Ledger.debit(ctx, fmt.Sprintf("call:%s:settle:%d", m.CallID, minute), KindSettle, m.CallID,
-		fmt.Sprintf("minute %d of call %s", minute, m.CallID), Reserved, Calls, m.Rate)
+		fmt.Sprintf("minute %d of call %s", minute, m.CallID), m.account(), Calls, m.Rate)
 	if err != nil {
-		return err
+		return m.fail(err)
 	}
 	m.charged = minute
 	return nil
+}
+
+// fail records that credits ran out, so that the hooks stop the call.
+func (m *Meter) fail(err error) error {
+	if errors.Is(err, ErrInsufficient) {
+		m.err = fmt.Errorf("%w: %v", ErrCreditsExhausted, err)
+		return m.err
+	}
+	return err
 }
 
 // OnEffect implements vm.Hook: it stops the call once credits run out.
@@ -111,3 +140,40 @@ func (m *Meter) OnEffect(*vm.Machine, *vm.Effect) error { return m.err }
 
 // OnResult implements vm.Hook.
 func (m *Meter) OnResult(*vm.Machine, *vm.Effect, vm.Result) error { return m.err }
+
+// release gives back whatever a call's account still holds.
+func (l *Ledger) release(ctx context.Context, callID string) error {
+	account := reservedPrefix + callID
+	held, err := l.Store.Balance(ctx, account)
+	if err != nil || held == 0 {
+		return err
+	}
+	_, _, err = l.Store.Post(ctx, store.Txn{
+		Key: "call:" + callID + ":release", Kind: KindRelease, Actor: callID,
+		Memo: "unused reservation of call " + callID, CreatedAt: l.Clock.Now(),
+		Postings: []store.Posting{{Account: account, Amount: -held}, {Account: Available, Amount: held}},
+	}, nil)
+	return err
+}
+
+// ReleaseReservations gives back the reservations of calls that are not
+// running — after a crash, their meters never stopped. running reports
+// whether a call is in progress. It returns how many calls it released.
+func (l *Ledger) ReleaseReservations(ctx context.Context, running func(callID string) bool) (int, error) {
+	held, err := l.Store.Balances(ctx, reservedPrefix)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for account := range held {
+		call := strings.TrimPrefix(account, reservedPrefix)
+		if running(call) {
+			continue
+		}
+		if err := l.release(ctx, call); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

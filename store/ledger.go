@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -240,4 +241,33 @@ func (s *Store) Notifications(ctx context.Context) ([]Notification, error) {
 		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+// Balances returns the balance of every account whose name starts with
+// prefix, skipping accounts at zero.
+func (s *Store) Balances(ctx context.Context, prefix string) (map[string]int64, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT account, SUM(amount) FROM ledger_entries WHERE account LIKE ? ESCAPE '\' GROUP BY account`), likePrefix(prefix))
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var a string
+		var b int64
+		if err := rows.Scan(&a, &b); err != nil {
+			return nil, err
+		}
+		if b != 0 {
+			out[a] = b
+		}
+	}
+	return out, rows.Err()
+}
+
+// likePrefix escapes a prefix for LIKE ... || '%'. Account names never
+// hold % or _ other than by callers' choice; they are escaped anyway.
+func likePrefix(p string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(p) + "%"
 }
