@@ -236,41 +236,57 @@ func TestMonthlyFees(t *testing.T) {
 		l, c := ledger(s)
 		l.Buy(ctx, "b", credits(3), "alice")
 		items := []billing.FeeItem{
-			{Item: "number.support", What: "toll_free US", Fee: credits(2)},
-			{Item: "number.sales", What: "local US", Fee: credits(2)},
-			{Item: "recordings", What: "plan free", Fee: 0},
+			{Key: "number:+18005550199", Item: "number.support", What: "toll_free US", Fee: credits(2)},
+			{Key: "number:+14155550100", Item: "number.sales", What: "local US", Fee: credits(2)},
+			{Key: "storage:free", Item: "recordings", What: "plan free", Fee: 0},
 		}
-		outcomes := func() string {
+		run := func(items []billing.FeeItem) string {
 			rs, err := l.RunMonthly(ctx, items)
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := ""
 			for _, r := range rs {
-				out += r.Item + "=" + r.Outcome + " "
+				out += r.Item + "@" + r.Month + "=" + r.Outcome + " "
 			}
 			return out
 		}
-		if got := outcomes(); got != "number.support=charged number.sales=unpaid recordings=free " {
+		if got := run(items); got != "number.support@2026-11=charged number.sales@2026-11=unpaid recordings@2026-11=free " {
 			t.Fatalf("first run: %s", got)
 		}
 		// Running again, as after a crash, charges nothing twice.
-		if got := outcomes(); got != "number.support=already-charged number.sales=unpaid recordings=free " {
+		if got := run(items); got != "number.support@2026-11=already-charged number.sales@2026-11=unpaid recordings@2026-11=free " {
 			t.Fatalf("second run: %s", got)
 		}
 		notes, _ := s.Notifications(ctx)
 		if len(notes) != 1 || notes[0].Kind != "fee-unpaid" {
 			t.Fatalf("one unpaid-fee notification, however often the job runs: %+v", notes)
 		}
-		// Credits arrive; the unpaid fee is paid on the next run.
-		l.Buy(ctx, "b2", credits(5), "alice")
-		if got := outcomes(); got != "number.support=already-charged number.sales=charged recordings=free " {
-			t.Fatalf("after buying: %s", got)
+		// A number renamed, or retyped, in the month is not charged again,
+		// and does not stop the run.
+		renamed := []billing.FeeItem{{Key: "number:+18005550199", Item: "number.help", What: "toll_free US", Fee: credits(2)}, items[1]}
+		retyped := []billing.FeeItem{{Key: "number:+18005550199", Item: "number.support", What: "local US", Fee: credits(1)}, items[1]}
+		for _, variant := range [][]billing.FeeItem{renamed, retyped} {
+			if got := run(variant); !strings.Contains(got, "@2026-11=already-charged ") || !strings.Contains(got, "number.sales@2026-11=unpaid") {
+				t.Fatalf("a changed number in the month: %s", got)
+			}
 		}
-		// Next month, both are due again.
+		// The sales fee stays due into December, and is charged there
+		// along with December's fees once credits arrive.
 		c.Add(15 * 24 * time.Hour)
-		if got := outcomes(); got != "number.support=charged number.sales=charged recordings=free " {
-			t.Fatalf("next month: %s", got)
+		l.Buy(ctx, "b2", credits(10), "alice")
+		got := run(items)
+		want := "number.sales@2026-11=charged number.support@2026-12=charged number.sales@2026-12=charged recordings@2026-12=free "
+		if got != want {
+			t.Fatalf("next month: %s\nwant        %s", got, want)
+		}
+		if got := run(items); strings.Contains(got, "2026-11") || strings.Contains(got, "=charged") {
+			t.Fatalf("a paid fee is not charged again: %s", got)
+		}
+		// A plan chosen in the month is that plan's fee.
+		up := []billing.FeeItem{{Key: "storage:50k", Item: "recordings", What: "plan 50k", Fee: credits(5)}}
+		if got := run(up); got != "recordings@2026-12=charged " {
+			t.Fatalf("a new storage plan: %s", got)
 		}
 		checkInvariants(t, s)
 	})
@@ -306,7 +322,7 @@ func TestRandomWorkload(t *testing.T) {
 					meters = append(meters[:i], meters[i+1:]...)
 				}
 			case 5:
-				l.RunMonthly(ctx, []billing.FeeItem{{Item: "number.x", What: "local US", Fee: credits(1)}})
+				l.RunMonthly(ctx, []billing.FeeItem{{Key: "number:+14155550100", Item: "number.x", What: "local US", Fee: credits(1)}})
 			}
 			if step%20 == 0 {
 				checkInvariants(t, s)

@@ -118,7 +118,7 @@ func (l *Ledger) Buy(ctx context.Context, key string, amount Micro, user string)
 // debit moves amount from an organisation account to another account,
 // refusing to take Available below zero, and then recharges if the debit
 // crossed the auto-recharge threshold.
-func (l *Ledger) debit(ctx context.Context, key, kind, actor, memo string, from, to string, amount Micro) (store.Txn, error) {
+func (l *Ledger) debit(ctx context.Context, key, kind, actor, memo string, from, to string, amount Micro) (store.Txn, bool, error) {
 	var before int64
 	t, replay, err := l.Store.Post(ctx, store.Txn{
 		Key: key, Kind: kind, Actor: actor, Memo: memo, CreatedAt: l.Clock.Now(),
@@ -141,7 +141,7 @@ func (l *Ledger) debit(ctx context.Context, key, kind, actor, memo string, from,
 		return nil
 	})
 	if err != nil || replay || from != Available {
-		return t, err
+		return t, replay, err
 	}
 	after := Micro(before) - amount
 	if l.LowBalance > 0 && Micro(before) >= l.LowBalance && after < l.LowBalance {
@@ -150,10 +150,10 @@ func (l *Ledger) debit(ctx context.Context, key, kind, actor, memo string, from,
 			msg += " Buy credits (callflow credits buy N) before calls stop."
 		}
 		if err := l.Store.Notify(ctx, "low-balance", msg, fmt.Sprintf("low-balance:%d", t.ID)); err != nil {
-			return t, err
+			return t, false, err
 		}
 	}
-	return t, l.rechargeOnCrossing(ctx, t, Micro(before), after)
+	return t, false, l.rechargeOnCrossing(ctx, t, Micro(before), after)
 }
 
 // rechargeOnCrossing buys the auto-recharge amount when the debit t took

@@ -106,7 +106,7 @@ func (m *Meter) Stop(ctx context.Context, now time.Time) error {
 func (m *Meter) Minutes() int { return m.charged }
 
 func (m *Meter) reserve(ctx context.Context, minute int) error {
-	_, err := m.Ledger.debit(ctx, fmt.Sprintf("call:%s:reserve:%d", m.CallID, minute), KindReserve, m.CallID,
+	_, _, err := m.Ledger.debit(ctx, fmt.Sprintf("call:%s:reserve:%d", m.CallID, minute), KindReserve, m.CallID,
 		fmt.Sprintf("minute %d of call %s", minute, m.CallID), Available, m.account(), m.Rate)
 	if err != nil {
 		return m.fail(err)
@@ -117,7 +117,7 @@ func (m *Meter) reserve(ctx context.Context, minute int) error {
 
 // charge moves one reserved minute from the call's account to revenue.
 func (m *Meter) charge(ctx context.Context, minute int) error {
-	_, err := m.Ledger.debit(ctx, fmt.Sprintf("call:%s:settle:%d", m.CallID, minute), KindSettle, m.CallID,
+	_, _, err := m.Ledger.debit(ctx, fmt.Sprintf("call:%s:settle:%d", m.CallID, minute), KindSettle, m.CallID,
 		fmt.Sprintf("minute %d of call %s", minute, m.CallID), m.account(), Calls, m.Rate)
 	if err != nil {
 		return m.fail(err)

@@ -17,6 +17,7 @@ type Cost struct {
 
 // CostItem is one monthly fee.
 type CostItem struct {
+	Key  string        `json:"key"`  // what is charged: "number:+1…" or "storage:50k"
 	Item string        `json:"item"` // "number.support" or "recordings"
 	What string        `json:"what"` // "toll_free US" or "plan 50k"
 	Fee  billing.Micro `json:"fee_micro"`
@@ -36,12 +37,12 @@ func MonthlyCost(s *Snapshot) (Cost, error) {
 			country = info.Region
 		}
 		fee := rates.NumberFee(country, n["type"])
-		c.Items = append(c.Items, CostItem{Item: "number." + name, What: n["type"] + " " + country, Fee: fee})
+		c.Items = append(c.Items, CostItem{Key: "number:" + n["e164"], Item: "number." + name, What: n["type"] + " " + country, Fee: fee})
 		c.Total += fee
 	}
 	if p, ok := s.Recordings["plan"]; ok {
 		fee := billing.StoragePlans[p].Fee
-		c.Items = append(c.Items, CostItem{Item: "recordings", What: "plan " + p, Fee: fee})
+		c.Items = append(c.Items, CostItem{Key: "storage:" + p, Item: "recordings", What: "plan " + p, Fee: fee})
 		c.Total += fee
 	}
 	return c, nil

@@ -271,3 +271,48 @@ func likePrefix(p string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return r.Replace(p) + "%"
 }
+
+// UnpaidFee is a monthly fee the balance could not pay when it was due.
+// It stays until it is paid, whatever month it is.
+type UnpaidFee struct {
+	Key    string // the fee's idempotency key
+	Item   string
+	What   string
+	Month  string // "2026-11"
+	Amount int64
+}
+
+// AddUnpaidFee records a fee that could not be paid, once per key.
+func (s *Store) AddUnpaidFee(ctx context.Context, f UnpaidFee) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO unpaid_fees (idem_key, item, what, month, amount, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`),
+			f.Key, f.Item, f.What, f.Month, f.Amount, now())
+		return err
+	})
+}
+
+// UnpaidFees lists the fees not paid yet, oldest first.
+func (s *Store) UnpaidFees(ctx context.Context) ([]UnpaidFee, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT idem_key, item, what, month, amount FROM unpaid_fees ORDER BY month, idem_key`)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
+	}
+	defer rows.Close()
+	var out []UnpaidFee
+	for rows.Next() {
+		var f UnpaidFee
+		if err := rows.Scan(&f.Key, &f.Item, &f.What, &f.Month, &f.Amount); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// FeePaid forgets an unpaid fee once it is paid.
+func (s *Store) FeePaid(ctx context.Context, key string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM unpaid_fees WHERE idem_key = ?`), key)
+		return err
+	})
+}

@@ -96,6 +96,16 @@ CREATE TABLE recordings (
 );
 CREATE INDEX recordings_created ON recordings (created_at);
 `,
+	5: `
+CREATE TABLE unpaid_fees (
+	idem_key   TEXT PRIMARY KEY,
+	item       TEXT NOT NULL,
+	what       TEXT NOT NULL,
+	month      TEXT NOT NULL,
+	amount     BIGINT NOT NULL,
+	created_at TEXT NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the newest schema this build knows.

@@ -419,7 +419,7 @@ allows (S9), keeping a row for each as an audit trail.`,
 			}
 			var items []billing.FeeItem
 			for _, it := range cost.Items {
-				items = append(items, billing.FeeItem{Item: it.Item, What: it.What, Fee: it.Fee})
+				items = append(items, billing.FeeItem{Key: it.Key, Item: it.Item, What: it.What, Fee: it.Fee})
 			}
 			results, err := l.RunMonthly(ctx, items)
 			if err != nil {
@@ -445,17 +445,23 @@ allows (S9), keeping a row for each as an audit trail.`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "FEES FOR %s\tCREDITS\tOUTCOME\n", month)
-			unpaid := 0
+			fmt.Fprintf(tw, "FEES FOR %s\tMONTH\tCREDITS\tOUTCOME\n", month)
+			unpaid, failed := 0, 0
 			for _, r := range results {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Item, r.Fee, r.Outcome)
-				if r.Outcome == "unpaid" {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Item, r.Month, r.Fee, r.Outcome)
+				switch {
+				case r.Outcome == "unpaid":
 					unpaid++
+				case strings.HasPrefix(r.Outcome, "error"):
+					failed++
 				}
 			}
 			tw.Flush()
+			if failed > 0 {
+				return &exitError{code: exitFail, msg: fmt.Sprintf("%d fee(s) failed; run again", failed)}
+			}
 			if unpaid > 0 {
-				return &exitError{code: exitFail, msg: fmt.Sprintf("%d fee(s) could not be paid; buy credits and run again (see callflow notifications)", unpaid)}
+				return &exitError{code: exitFail, msg: fmt.Sprintf("%d fee(s) could not be paid; they stay due: buy credits and run again (see callflow notifications)", unpaid)}
 			}
 			return nil
 		}),
