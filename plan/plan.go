@@ -42,6 +42,20 @@ type Plan struct {
 	CostBefore Cost     `json:"cost_before"`
 	CostAfter  Cost     `json:"cost_after"`
 	Currency   string   `json:"currency"`
+	// Signature is the store's signature of everything above, set by
+	// Save; apply refuses a saved plan whose signature does not match.
+	Signature string `json:"signature,omitempty"`
+}
+
+// contents is what the signature covers: the plan without it.
+func (p *Plan) contents() []byte {
+	c := *p
+	c.Signature = ""
+	b, err := json.Marshal(&c)
+	if err != nil {
+		panic(err) // a plan is plain data
+	}
+	return b
 }
 
 // FlowPlan is one flow of the new configuration.
@@ -163,6 +177,9 @@ func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied
 	if p.StoreID != st.ID() {
 		return Applied{}, fmt.Errorf("the plan was made against another store (%s); make a plan against %s", p.StoreID, st)
 	}
+	if p.Signature != "" && !st.VerifyPlan(p.contents(), p.Signature) {
+		return Applied{}, fmt.Errorf("the plan file was changed after it was made; make the plan again")
+	}
 	if opts.Draft {
 		var others []string
 		for _, c := range p.Changes {
@@ -262,8 +279,9 @@ func summary(changes []Change) string {
 	return fmt.Sprintf("%d added, %d changed, %d removed", add, change, remove)
 }
 
-// Save writes the plan to a file.
-func (p *Plan) Save(path string) error {
+// Save signs the plan with st's secret and writes it to a file.
+func (p *Plan) Save(path string, st *store.Store) error {
+	p.Signature = st.SignPlan(p.contents())
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return err

@@ -184,7 +184,7 @@ func TestMakeApplyLoad(t *testing.T) {
 		t.Fatalf("first plan: %+v", p)
 	}
 	path := filepath.Join(dir, "p.plan")
-	if err := p.Save(path); err != nil {
+	if err := p.Save(path, st); err != nil {
 		t.Fatal(err)
 	}
 	loaded, err := plan.Load(path)
@@ -291,5 +291,43 @@ func TestApplyGuards(t *testing.T) {
 	}
 	if _, err := plan.Republish(ctx, st, "f", fv, "rollback", "t", false); err == nil || !strings.Contains(err.Error(), "user.ann, who is not live") {
 		t.Errorf("rollback to a version that rings a removed user: %v", err)
+	}
+}
+
+// A saved plan edited by hand — even where no content hash reaches, such
+// as the version it was made against — is refused.
+func TestSavedPlanIsSigned(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, m := snapshot(t, base)
+	p, err := plan.Make(ctx, st, m, ".", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "p.plan")
+	if err := p.Save(path, st); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(b), `"base_version": 0`, `"base_version": 7`, 1)), 0o644)
+	edited, err := plan.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Apply(ctx, st, edited, plan.Options{}); err == nil || !strings.Contains(err.Error(), "changed after it was made") {
+		t.Errorf("an edited plan was not refused: %v", err)
+	}
+	os.WriteFile(path, b, 0o644)
+	whole, err := plan.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Apply(ctx, st, whole, plan.Options{}); err == nil || strings.Contains(err.Error(), "changed after") {
+		t.Errorf("the unedited plan must pass the signature check (and then need a number provider): %v", err)
 	}
 }

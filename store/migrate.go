@@ -162,6 +162,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, s.rebind(insertID), "store_id", newID()); err != nil {
 			return err
 		}
+		// A secret that signs saved plans, so that a plan file edited
+		// after it was made is refused.
+		if _, err := tx.ExecContext(ctx, s.rebind(insertID), "plan_key", newID()+newID()); err != nil {
+			return err
+		}
 		if current == SchemaVersion {
 			return nil
 		}
@@ -177,6 +182,9 @@ func (s *Store) migrate(ctx context.Context) error {
 
 func (s *Store) loadID(ctx context.Context) error {
 	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT value FROM store_meta WHERE key = ?`), "store_id").Scan(&s.id)
+	if err == nil {
+		err = s.db.QueryRowContext(ctx, s.rebind(`SELECT value FROM store_meta WHERE key = ?`), "plan_key").Scan(&s.planKey)
+	}
 	if err != nil {
 		return fmt.Errorf("store %s: reading its identity: %w", s.where, explain(err))
 	}

@@ -12,6 +12,9 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -37,6 +40,26 @@ type Store struct {
 	dialect dialect
 	where   string // the file or URL, for messages (no password)
 	id      string // the store's identity, made when it was created
+	planKey string // the secret that signs saved plans; never shown
+}
+
+// SignPlan returns the signature of a saved plan's contents, made with a
+// secret that only this store holds.
+func (s *Store) SignPlan(contents []byte) string {
+	mac := hmac.New(sha256.New, []byte(s.planKey))
+	mac.Write(contents)
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// VerifyPlan reports whether signature is this store's for contents.
+func (s *Store) VerifyPlan(contents []byte, signature string) bool {
+	want, err := hex.DecodeString(signature)
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, []byte(s.planKey))
+	mac.Write(contents)
+	return hmac.Equal(mac.Sum(nil), want)
 }
 
 // ID identifies the store: every store has its own, made when it was

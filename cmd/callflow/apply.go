@@ -63,6 +63,9 @@ name), when, and the Git commit of DIR when it is a Git checkout.`,
 				if p, err = plan.Load(target); err != nil {
 					return &exitError{code: exitFail, msg: err.Error()}
 				}
+				if p.Signature == "" {
+					return &exitError{code: exitFail, msg: target + " is not signed: save plans with callflow plan -out FILE"}
+				}
 				fmt.Fprintf(w, "Applying the plan saved in %s (made %s against version %d).\n", target, p.CreatedAt.Local().Format("2006-01-02 15:04:05"), p.Base)
 			} else {
 				if p, err = makePlan(ctx, cmd, st, target); err != nil {

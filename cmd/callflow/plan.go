@@ -52,7 +52,7 @@ changes, 2 when there are; 1 on errors.`,
 				return err
 			}
 			if out != "" {
-				if err := p.Save(out); err != nil {
+				if err := p.Save(out, st); err != nil {
 					return err
 				}
 				if format == "text" {
