@@ -428,3 +428,52 @@ func TestMeterEdges(t *testing.T) {
 		checkInvariants(t, s)
 	})
 }
+
+// flakyPayments is a payment provider that refuses the first payment, as
+// a card processor may; the built-in Invoice provider never fails.
+type flakyPayments struct{ calls int }
+
+func (f *flakyPayments) Pay(_ context.Context, key string, _ billing.Micro, _ string) (string, error) {
+	f.calls++
+	if f.calls == 1 {
+		return "", errors.New("card declined")
+	}
+	return "card:" + key, nil
+}
+
+// A recharge that fails stays due, and the next debit does it — once.
+func TestAutoRechargeSurvivesFailure(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store, _ string) {
+		ctx := context.Background()
+		l, _ := ledger(s)
+		l.Buy(ctx, "b", credits(6), "alice") // through Invoice
+		pay := &flakyPayments{}
+		l.Payments = pay
+		l.AutoRecharge = billing.AutoRecharge{Enabled: true, Threshold: credits(5), Amount: credits(10)}
+		m := &billing.Meter{Ledger: l, CallID: "c", Rate: credits(2)}
+		if err := m.Start(ctx, start); err != nil { // 6 → 4: crossing; the payment fails
+			t.Fatal(err)
+		}
+		if a, _, _ := l.Balance(ctx); a != credits(4) {
+			t.Fatalf("available %s after a declined recharge", a)
+		}
+		m.Tick(ctx, start.Add(time.Minute)) // the next debit does the recharge
+		m.Tick(ctx, start.Add(2*time.Minute))
+		if a, _, _ := l.Balance(ctx); a != credits(10) { // 4 + 10 - 2 - 2
+			t.Fatalf("available %s, want 10 after one recharge", a)
+		}
+		ps, _ := l.Purchases(ctx, start.Add(-time.Hour), start.Add(time.Hour))
+		if len(ps) != 2 || pay.calls != 2 {
+			t.Errorf("purchases %+v after %d payment attempts; want the first purchase and one recharge", ps, pay.calls)
+		}
+		notes, _ := s.Notifications(ctx)
+		kinds := ""
+		for _, n := range notes {
+			kinds += n.Kind + " "
+		}
+		if !strings.Contains(kinds, "auto-recharge-failed") || !strings.Contains(kinds, "auto-recharge ") {
+			t.Errorf("notifications: %s", kinds)
+		}
+		checkInvariants(t, s)
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/callflow/callflow/store"
@@ -116,59 +117,94 @@ func (l *Ledger) Buy(ctx context.Context, key string, amount Micro, user string)
 }
 
 // debit moves amount from an organisation account to another account,
-// refusing to take Available below zero, and then recharges if the debit
-// crossed the auto-recharge threshold.
+// refusing to take it below zero. When a debit from Available crosses the
+// low-balance level or the auto-recharge threshold, the transaction also
+// records what that makes due — a notification, a purchase — and those
+// follow-ups are then done; one that fails is done by a later debit. It
+// reports whether the debit was a replay of an earlier one.
 func (l *Ledger) debit(ctx context.Context, key, kind, actor, memo string, from, to string, amount Micro) (store.Txn, bool, error) {
-	var before int64
 	t, replay, err := l.Store.Post(ctx, store.Txn{
 		Key: key, Kind: kind, Actor: actor, Memo: memo, CreatedAt: l.Clock.Now(),
 		Postings: []store.Posting{{Account: from, Amount: -int64(amount)}, {Account: to, Amount: int64(amount)}},
-	}, func(balance func(string) (int64, error)) error {
+	}, func(balance func(string) (int64, error)) ([]store.FollowUp, error) {
 		b, err := balance(from)
 		if err != nil {
-			return err
-		}
-		if from == Available {
-			before = b
+			return nil, err
 		}
 		if b < int64(amount) {
 			where := "available"
 			if from != Available {
 				where = "held for it"
 			}
-			return fmt.Errorf("%w: %s needs %s, and %s are %s", ErrInsufficient, memo, amount, Micro(b), where)
+			return nil, fmt.Errorf("%w: %s needs %s, and %s are %s", ErrInsufficient, memo, amount, Micro(b), where)
 		}
-		return nil
+		if from != Available {
+			return nil, nil
+		}
+		return l.crossings(key, Micro(b), Micro(b)-amount), nil
 	})
-	if err != nil || replay || from != Available {
+	if err != nil {
 		return t, replay, err
 	}
-	after := Micro(before) - amount
-	if l.LowBalance > 0 && Micro(before) >= l.LowBalance && after < l.LowBalance {
-		msg := fmt.Sprintf("The balance is %s credits, below %s.", after, l.LowBalance)
+	l.FollowUp(ctx) // errors stay in the outbox for the next debit
+	return t, replay, nil
+}
+
+// Follow-up kinds.
+const (
+	followNotify   = "notify"   // payload: kind + "\n" + message
+	followRecharge = "recharge" // payload: credits to buy
+)
+
+// crossings returns the follow-ups of a debit (keyed key) that takes the
+// available balance from before to after.
+func (l *Ledger) crossings(key string, before, after Micro) []store.FollowUp {
+	var out []store.FollowUp
+	if low := l.LowBalance; low > 0 && before >= low && after < low {
+		msg := fmt.Sprintf("The balance is %s credits, below %s.", after, low)
 		if !l.AutoRecharge.Enabled {
 			msg += " Buy credits (callflow credits buy N) before calls stop."
 		}
-		if err := l.Store.Notify(ctx, "low-balance", msg, fmt.Sprintf("low-balance:%d", t.ID)); err != nil {
-			return t, false, err
-		}
+		out = append(out, store.FollowUp{Key: "low-balance:" + key, Kind: followNotify, Payload: "low-balance\n" + msg})
 	}
-	return t, false, l.rechargeOnCrossing(ctx, t, Micro(before), after)
+	if ar := l.AutoRecharge; ar.Enabled && ar.Amount > 0 && before >= ar.Threshold && after < ar.Threshold {
+		out = append(out, store.FollowUp{Key: "auto-recharge:" + key, Kind: followRecharge, Payload: ar.Amount.String()})
+	}
+	return out
 }
 
-// rechargeOnCrossing buys the auto-recharge amount when the debit t took
-// the available balance from at or above the threshold to below it. The
-// purchase is keyed by the debit, so it happens once per crossing, however
-// often the debit is retried.
-func (l *Ledger) rechargeOnCrossing(ctx context.Context, t store.Txn, before, after Micro) error {
-	ar := l.AutoRecharge
-	if !ar.Enabled || ar.Amount <= 0 || !(before >= ar.Threshold && after < ar.Threshold) {
-		return nil
+// FollowUp does the follow-ups that earlier debits made due and that are
+// not done yet: auto-recharge purchases (S4) and notifications. Each is
+// keyed, so doing one twice has no effect; one that fails stays due. The
+// server also calls it when it starts.
+func (l *Ledger) FollowUp(ctx context.Context) error {
+	due, err := l.Store.Outbox(ctx)
+	if err != nil {
+		return err
 	}
-	key := fmt.Sprintf("auto-recharge:%d", t.ID)
-	if _, err := l.Buy(ctx, key, ar.Amount, "auto-recharge"); err != nil {
-		_ = l.Store.Notify(ctx, "auto-recharge-failed", fmt.Sprintf("Auto-recharge of %s credits failed: %v", ar.Amount, err), key)
-		return nil // the debit stands; the notification says why no credits came
+	var first error
+	for _, f := range due {
+		var err error
+		switch f.Kind {
+		case followNotify:
+			kind, msg, _ := strings.Cut(f.Payload, "\n")
+			err = l.Store.Notify(ctx, kind, msg, f.Key)
+		case followRecharge:
+			var amount Micro
+			if amount, err = ParseCredits(f.Payload); err == nil {
+				if _, err = l.Buy(ctx, f.Key, amount, "auto-recharge"); err == nil {
+					err = l.Store.Notify(ctx, "auto-recharge", fmt.Sprintf("The balance fell below %s credits, so %s credits were bought automatically.", l.AutoRecharge.Threshold, amount), f.Key)
+				} else {
+					_ = l.Store.Notify(ctx, "auto-recharge-failed", fmt.Sprintf("Auto-recharge of %s credits failed, and will be tried again: %v", amount, err), "failed:"+f.Key)
+				}
+			}
+		}
+		if err == nil {
+			err = l.Store.FollowUpDone(ctx, f.Key)
+		}
+		if err != nil && first == nil {
+			first = err
+		}
 	}
-	return l.Store.Notify(ctx, "auto-recharge", fmt.Sprintf("The balance fell below %s credits, so %s credits were bought automatically.", ar.Threshold, ar.Amount), key)
+	return first
 }

@@ -34,8 +34,18 @@ type Txn struct {
 
 // Guard inspects balances inside the transaction that posts, before it
 // posts, and may refuse by returning an error. balance reads any
-// account's balance as of that moment.
-type Guard func(balance func(account string) (int64, error)) error
+// account's balance as of that moment. It may also return follow-ups:
+// work that the transaction makes due (an auto-recharge, a notification),
+// stored with it atomically, so that a crash after the commit cannot
+// lose them (see Outbox).
+type Guard func(balance func(account string) (int64, error)) ([]FollowUp, error)
+
+// FollowUp is work a ledger transaction made due, kept until it is done.
+type FollowUp struct {
+	Key     string // unique; the work's own idempotency key
+	Kind    string
+	Payload string
+}
 
 // ErrIdempotencyConflict is returned (wrapped) when a key is posted again
 // with different fields.
@@ -72,8 +82,16 @@ func (s *Store) Post(ctx context.Context, t Txn, guard Guard) (Txn, bool, error)
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
+		var followUps []FollowUp
 		if guard != nil {
-			if err := guard(func(account string) (int64, error) { return s.balance(ctx, tx, account) }); err != nil {
+			var err error
+			if followUps, err = guard(func(account string) (int64, error) { return s.balance(ctx, tx, account) }); err != nil {
+				return err
+			}
+		}
+		for _, f := range followUps {
+			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO ledger_outbox (idem_key, kind, payload, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`),
+				f.Key, f.Kind, f.Payload, now()); err != nil {
 				return err
 			}
 		}
@@ -313,6 +331,32 @@ func (s *Store) UnpaidFees(ctx context.Context) ([]UnpaidFee, error) {
 func (s *Store) FeePaid(ctx context.Context, key string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM unpaid_fees WHERE idem_key = ?`), key)
+		return err
+	})
+}
+
+// Outbox lists the follow-ups not done yet, oldest first.
+func (s *Store) Outbox(ctx context.Context) ([]FollowUp, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT idem_key, kind, payload FROM ledger_outbox WHERE done_at IS NULL ORDER BY created_at, idem_key`)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
+	}
+	defer rows.Close()
+	var out []FollowUp
+	for rows.Next() {
+		var f FollowUp
+		if err := rows.Scan(&f.Key, &f.Kind, &f.Payload); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// FollowUpDone marks a follow-up done.
+func (s *Store) FollowUpDone(ctx context.Context, key string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.rebind(`UPDATE ledger_outbox SET done_at = ? WHERE idem_key = ?`), now(), key)
 		return err
 	})
 }

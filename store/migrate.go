@@ -106,6 +106,15 @@ CREATE TABLE unpaid_fees (
 	created_at TEXT NOT NULL
 );
 `,
+	6: `
+CREATE TABLE ledger_outbox (
+	idem_key   TEXT PRIMARY KEY,
+	kind       TEXT NOT NULL,
+	payload    TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	done_at    TEXT
+);
+`,
 }
 
 // SchemaVersion is the newest schema this build knows.
