@@ -13,6 +13,7 @@ import (
 
 	"github.com/callflow/callflow/compiler"
 	"github.com/callflow/callflow/store"
+	"github.com/callflow/callflow/vm"
 )
 
 // FormatVersion is the version of the saved plan file format.
@@ -98,6 +99,16 @@ func Make(ctx context.Context, st *store.Store, m *compiler.Model, dir, gitCommi
 		p.Currency = "USD"
 	}
 	p.Provision, p.Release = numberChanges(old, snap)
+	liveHashes, err := st.LiveFlowHashes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	changedFlows := map[string]bool{}
+	for _, c := range p.Changes {
+		if c.Kind == "flow" {
+			changedFlows[c.Name] = true
+		}
+	}
 	names := make([]string, 0, len(m.Flows))
 	for name := range m.Flows {
 		names = append(names, name)
@@ -113,11 +124,26 @@ func Make(ctx context.Context, st *store.Store, m *compiler.Model, dir, gitCommi
 			return nil, err
 		}
 		code := prog.Encode()
-		_, changed := old.Flows[name]
-		changed = !changed || Hash(old.Flows[name]) != Hash(snap.Flows[name])
-		p.Flows = append(p.Flows, FlowPlan{Name: name, Definition: def, Program: code, Hash: flowHash(def, code), Changed: changed})
+		hash := flowHash(def, withoutRanges(prog))
+		live, isLive := liveHashes[name]
+		changed := !isLive || live != hash
+		if changed && isLive && !changedFlows[name] {
+			// The definition is the same, but the program is not: another
+			// compiler version, or moved source lines. Apply it, so that
+			// the live program is what this callflow makes.
+			p.Changes = append(p.Changes, Change{Action: "change", Kind: "flow", Name: name,
+				Attrs: []AttrChange{{Action: "change", Name: "program", Old: short(live), New: short(hash) + " (recompiled)"}}})
+		}
+		p.Flows = append(p.Flows, FlowPlan{Name: name, Definition: def, Program: code, Hash: hash, Changed: changed})
 	}
 	return p, nil
+}
+
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12]
+	}
+	return hash
 }
 
 // NumberProvider provisions and releases numbers (S14, S15). The
@@ -270,8 +296,22 @@ func releaseAll(ctx context.Context, p NumberProvider, e164s []string) {
 
 // flowHash identifies a flow's definition and program together: the same
 // definition compiled by another compiler version is another version.
+// The program is hashed without its source ranges (see withoutRanges).
 func flowHash(def json.RawMessage, program []byte) string {
 	return Hash([]any{def, program})
+}
+
+// withoutRanges encodes a program with its source ranges left out, for
+// hashing: moving lines in a file (a formatting-only edit) changes no
+// behaviour and makes no change to plan. The ranges stored are refreshed
+// the next time the flow is applied for a change of its own.
+func withoutRanges(p *vm.Program) []byte {
+	c := *p
+	c.States = append([]vm.StateInfo(nil), p.States...)
+	for i := range c.States {
+		c.States[i].Range = vm.Range{}
+	}
+	return c.Encode()
 }
 
 func summary(changes []Change) string {
@@ -323,7 +363,11 @@ func Load(path string) (*Plan, error) {
 		return nil, fmt.Errorf("%s: the plan's configuration does not match its hash: the file was changed after it was made. Make the plan again", path)
 	}
 	for _, f := range p.Flows {
-		if flowHash(f.Definition, f.Program) != f.Hash {
+		prog, err := vm.Decode(f.Program)
+		if err != nil {
+			return nil, fmt.Errorf("%s: flow %s: %w", path, f.Name, err)
+		}
+		if flowHash(f.Definition, withoutRanges(prog)) != f.Hash {
 			return nil, fmt.Errorf("%s: flow %s does not match its hash: the file was changed after it was made. Make the plan again", path, f.Name)
 		}
 	}

@@ -331,3 +331,64 @@ func TestSavedPlanIsSigned(t *testing.T) {
 		t.Errorf("the unedited plan must pass the signature check (and then need a number provider): %v", err)
 	}
 }
+
+// Replacing a prompt's audio is a change, though no text changed; and a
+// flow whose stored program is not what this compiler makes is
+// recompiled.
+func TestAudioAndProgramChanges(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	os.MkdirAll(filepath.Join(repo, "audio"), 0o755)
+	wav := func(n int) []byte {
+		b := []byte("RIFF\x00\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00\x80\x3e\x00\x00\x02\x00\x10\x00data")
+		return append(b, make([]byte, 4+n)...)
+	}
+	os.WriteFile(filepath.Join(repo, "audio", "hi.wav"), wav(10), 0o644)
+	os.WriteFile(filepath.Join(repo, "main.hcl"), []byte(strings.Replace(base, `say = "Bye."`, `play = "audio/hi.wav"`, 1)), 0o644)
+	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	inv := filepath.Join(dir, "inventory.csv")
+	os.WriteFile(inv, []byte("+14155550100,local\n"), 0o644)
+	numbersInv, _ := numbers.LoadInventory(inv)
+	mk := func() *plan.Plan {
+		m, _, diags := compiler.CheckDir(repo)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		p, err := plan.Make(ctx, st, m, repo, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if _, err := plan.Apply(ctx, st, mk(), plan.Options{Numbers: numbersInv}); err != nil {
+		t.Fatal(err)
+	}
+	if p := mk(); p.HasChanges() {
+		t.Fatalf("no change expected: %+v", p.Changes)
+	}
+	os.WriteFile(filepath.Join(repo, "audio", "hi.wav"), wav(20), 0o644)
+	p := mk()
+	if len(p.Changes) != 1 || len(p.Changes[0].States) != 1 || p.Changes[0].States[0].Attrs[0].Name != "play.sha256" {
+		t.Fatalf("new audio: %+v", p.Changes)
+	}
+	if _, err := plan.Apply(ctx, st, p, plan.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// A stored program that this compiler would not make: an older
+	// callflow's. The plan recompiles it.
+	live, _ := st.Live(ctx)
+	fv, _ := st.FlowVersion(ctx, "f", live.Flows["f"])
+	if _, err := st.Apply(ctx, store.Change{Base: live.Version.ID, Config: live.Config, Hash: live.Version.Hash, Kind: "apply",
+		Flows: []store.FlowInput{{Flow: "f", Definition: fv.Definition, Program: fv.Program, Hash: "from-an-older-compiler"}}}); err != nil {
+		t.Fatal(err)
+	}
+	p = mk()
+	if len(p.Changes) != 1 || p.Changes[0].Attrs[0].Name != "program" || !strings.Contains(p.Changes[0].Attrs[0].New, "recompiled") {
+		t.Fatalf("recompiled flow: %+v", p.Changes)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -143,7 +145,7 @@ func flowSnapshot(f *compiler.Flow) Flow {
 				seconds("queue.max_waiting", q.MaxWaiting)
 				seconds("queue.repeat", q.Repeat)
 				prompt(st.Settings, "queue.", q.Prompt)
-				set(st.Settings, "queue.music", q.Music)
+				audio(st.Settings, "queue.music", q.Music)
 			}
 		case lang.TransferGroup:
 			o := s.TransferGroup
@@ -171,7 +173,26 @@ func set(o Object, key string, s lang.String) {
 
 func prompt(o Object, prefix string, p lang.Prompt) {
 	set(o, prefix+"say", p.Say)
-	set(o, prefix+"play", p.Play)
+	audio(o, prefix+"play", p.Play)
+}
+
+// audio records an audio setting and, for a file, a hash of its contents,
+// so that replacing the audio, or moving the file that names it, is a
+// change even when the text is not.
+func audio(o Object, key string, s lang.String) {
+	if !s.Set {
+		return
+	}
+	o[key] = s.Value
+	if strings.Contains(s.Value, "://") || filepath.IsAbs(s.Value) {
+		return
+	}
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(s.Range.Filename), s.Value))
+	if err != nil {
+		return
+	}
+	sum := sha256.Sum256(data)
+	o[key+".sha256"] = hex.EncodeToString(sum[:8])
 }
 
 // credits formats micro-credits as credits, with no trailing zeros.

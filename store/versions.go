@@ -332,3 +332,28 @@ func (s *Store) LiveFlowVersions(ctx context.Context, flow string) (map[int64]in
 	}
 	return out, rows.Err()
 }
+
+// LiveFlowHashes returns the hash of each live flow's stored version.
+func (s *Store) LiveFlowHashes(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	err := s.read(ctx, func(q querier) error {
+		id, err := liveID(ctx, s, q)
+		if err != nil || id == 0 {
+			return err
+		}
+		rows, err := q.QueryContext(ctx, s.rebind(`SELECT cf.flow, fv.hash FROM config_flows cf JOIN flow_versions fv ON fv.flow = cf.flow AND fv.version = cf.flow_version WHERE cf.config_version = ?`), id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var f, h string
+			if err := rows.Scan(&f, &h); err != nil {
+				return err
+			}
+			out[f] = h
+		}
+		return rows.Err()
+	})
+	return out, err
+}
