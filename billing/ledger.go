@@ -101,19 +101,25 @@ func (l *Ledger) Balance(ctx context.Context) (available, reserved Micro, err er
 // (S3, S6). key makes it idempotent: buying with the same key again
 // returns the first purchase.
 func (l *Ledger) Buy(ctx context.Context, key string, amount Micro, user string) (store.Txn, error) {
+	t, _, err := l.BuyOnce(ctx, key, amount, user)
+	return t, err
+}
+
+// BuyOnce is Buy, and also reports whether the key had been bought with
+// before (then nothing new was bought).
+func (l *Ledger) BuyOnce(ctx context.Context, key string, amount Micro, user string) (store.Txn, bool, error) {
 	if amount <= 0 {
-		return store.Txn{}, fmt.Errorf("a purchase must be more than zero credits")
+		return store.Txn{}, false, fmt.Errorf("a purchase must be more than zero credits")
 	}
 	ref, err := l.Payments.Pay(ctx, key, amount, user)
 	if err != nil {
-		return store.Txn{}, fmt.Errorf("payment for %s credits: %w", amount, err)
+		return store.Txn{}, false, fmt.Errorf("payment for %s credits: %w", amount, err)
 	}
-	t, _, err := l.Store.Post(ctx, store.Txn{
+	return l.Store.Post(ctx, store.Txn{
 		Key: key, Kind: KindPurchase, Actor: user, Memo: "bought " + amount.String() + " credits (" + ref + ")",
 		CreatedAt: l.Clock.Now(),
 		Postings:  []store.Posting{{Account: Payments, Amount: -int64(amount)}, {Account: Available, Amount: int64(amount)}},
 	}, nil)
-	return t, err
 }
 
 // debit moves amount from an organisation account to another account,

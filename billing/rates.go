@@ -7,6 +7,7 @@ import (
 	_ "embed" // the default rate card
 	"errors"
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 )
@@ -18,16 +19,9 @@ type Micro int64
 // Credits builds an amount from whole credits and hundredths.
 func Credits(whole, cents int64) Micro { return Micro(whole*1_000_000 + cents*10_000) }
 
-// String formats an amount with two decimals, rounding half away from
-// zero: "12.50".
-func (m Micro) String() string {
-	sign := ""
-	if m < 0 {
-		sign, m = "-", -m
-	}
-	cents := (int64(m) + 5_000) / 10_000
-	return fmt.Sprintf("%s%d.%02d", sign, cents/100, cents%100)
-}
+// String formats an amount with two decimals, or as many more as it has,
+// so that no amount is shown rounded: "12.50", "12.345", "0.000001".
+func (m Micro) String() string { return formatMicro(big.NewInt(int64(m))) }
 
 // RateCard holds what things cost (S1). The default is the readable file
 // rates.default.hcl, whose values are examples; an organisation overrides
@@ -60,9 +54,10 @@ func (r RateCard) Money(m Micro, currency string) string {
 	// millionths of the currency, rounded half away from zero. Whole
 	// credits and the fraction are multiplied apart, so no product can
 	// overflow.
-	whole, frac := int64(m)/1_000_000, int64(m)%1_000_000
-	converted := whole*int64(value) + (frac*int64(value)+sign(frac)*500_000)/1_000_000
-	return Micro(converted).String() + " " + currency
+	product := new(big.Int).Mul(big.NewInt(int64(m)), big.NewInt(int64(value)))
+	half := big.NewInt(500_000 * sign(int64(m)))
+	converted := new(big.Int).Quo(product.Add(product, half), big.NewInt(1_000_000))
+	return formatMicro(converted) + " " + currency
 }
 
 func sign(x int64) int64 {
@@ -151,6 +146,23 @@ func digits(s string) bool {
 func defaultZero(s string) string {
 	if s == "" {
 		return "0"
+	}
+	return s
+}
+
+// formatMicro formats millionths with two decimals, or more when the
+// amount has them: 12.50, 12.345, 0.000001.
+func formatMicro(v *big.Int) string {
+	neg := v.Sign() < 0
+	abs := new(big.Int).Abs(v)
+	whole, frac := new(big.Int).QuoRem(abs, big.NewInt(1_000_000), new(big.Int))
+	f := fmt.Sprintf("%06d", frac.Int64())
+	for len(f) > 2 && f[len(f)-1] == '0' {
+		f = f[:len(f)-1]
+	}
+	s := whole.String() + "." + f
+	if neg {
+		s = "-" + s
 	}
 	return s
 }

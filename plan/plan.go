@@ -36,6 +36,8 @@ type Plan struct {
 	ConfigHash string          `json:"config_hash"`
 	Flows      []FlowPlan      `json:"flows"`
 	Changes    []Change        `json:"changes"`
+	// Removed lists the flows the plan removes; their drafts go too.
+	Removed []string `json:"removed,omitempty"`
 	// Provision and Release are the E.164 numbers the plan takes and
 	// gives back through the number provider.
 	Provision  []string `json:"provision,omitempty"`
@@ -99,6 +101,12 @@ func Make(ctx context.Context, st *store.Store, m *compiler.Model, dir, gitCommi
 		p.Currency = "USD"
 	}
 	p.Provision, p.Release = numberChanges(old, snap)
+	for name := range old.Flows {
+		if _, ok := snap.Flows[name]; !ok {
+			p.Removed = append(p.Removed, name)
+		}
+	}
+	sort.Strings(p.Removed)
 	liveHashes, err := st.LiveFlowHashes(ctx)
 	if err != nil {
 		return nil, err
@@ -236,6 +244,7 @@ func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied
 			c.ClearDrafts = append(c.ClearDrafts, f.Name)
 		}
 	}
+	c.ClearDrafts = append(c.ClearDrafts, p.Removed...)
 	if len(p.Provision)+len(p.Release) > 0 {
 		// Refuse a stale plan before taking any number for it; the store
 		// checks again, atomically, when it applies.

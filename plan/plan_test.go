@@ -105,9 +105,9 @@ func TestCompareFlows(t *testing.T) {
 		t.Errorf("state changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// Removing the flow, and an empty store.
-	// Credits (the default low balance), recordings (the free plan), the
-	// number, the user, the flow.
-	if c := plan.Compare(b, plan.Empty()); len(c) != 5 || c[4].Address() != "flow.f" || c[4].Action != "remove" {
+	// The organisation's and credits' defaults, recordings (the free
+	// plan), the number, the user, the flow.
+	if c := plan.Compare(b, plan.Empty()); len(c) != 6 || c[5].Address() != "flow.f" || c[5].Action != "remove" {
 		t.Errorf("removing everything: %+v", c)
 	}
 }

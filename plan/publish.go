@@ -38,7 +38,7 @@ func Republish(ctx context.Context, st *store.Store, flow string, fv store.FlowV
 	}
 	snap.Flows[flow] = def
 	c := store.Change{
-		Base: live.Version.ID, Config: snap.JSON(), Hash: Hash(snap), AppliedBy: by, GitCommit: fv.GitCommit,
+		Base: live.Version.ID, Config: snap.JSON(), Hash: Hash(snap), AppliedBy: by, GitCommit: commitOf(kind, fv),
 		Kind: kind, Message: fmt.Sprintf("%s flow %s version %d", kind, flow, fv.Version),
 	}
 	names := make([]string, 0, len(live.Flows)+1)
@@ -60,6 +60,15 @@ func Republish(ctx context.Context, st *store.Store, flow string, fv store.FlowV
 		c.ClearDrafts = []string{flow}
 	}
 	return st.Apply(ctx, c)
+}
+
+// commitOf is the Git commit a republished version records: a draft's own
+// for a publish; none for a rollback, which no commit describes.
+func commitOf(kind string, fv store.FlowVersion) string {
+	if kind == "publish" {
+		return fv.GitCommit
+	}
+	return ""
 }
 
 // LiveFlow returns the definition of flow that is live, and its version.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -59,6 +60,9 @@ func NewSnapshot(m *compiler.Model) *Snapshot {
 		Organization: Object{}, Credits: Object{}, Recordings: Object{"plan": lang.DefaultRecordingPlan},
 		Numbers: map[string]Object{}, Users: map[string]Object{}, Groups: map[string]Object{}, Flows: map[string]Flow{},
 	}
+	// An empty organization block and none at all mean the same.
+	s.Organization["currency"] = lang.DefaultOrganizationCurrency
+	s.Organization["partner"], s.Organization["managed_by_partner"] = "false", "false"
 	if o := cfg.Organization; o != nil {
 		set(s.Organization, "name", o.Name)
 		set(s.Organization, "country", o.Country)
@@ -76,6 +80,7 @@ func NewSnapshot(m *compiler.Model) *Snapshot {
 		for i, n := range t.InboundFrom {
 			nets[i] = n.Value
 		}
+		sort.Strings(nets)
 		s.Trunks[t.Name] = Object{"address": t.Address.Value, "inbound_from": "[" + strings.Join(nets, ", ") + "]", "transport": t.Transport.Value}
 	}
 	s.Credits["low_balance"] = credits(lang.DefaultLowBalance)
@@ -112,7 +117,9 @@ func NewSnapshot(m *compiler.Model) *Snapshot {
 		s.Users[name] = o
 	}
 	for name, g := range m.Groups {
-		o := Object{"members": refList(g.Members)}
+		// Ring order is login order, so the order members are written in
+		// means nothing.
+		o := Object{"members": refList(sortedRefs(g.Members))}
 		set(o, "description", g.Description)
 		s.Groups[name] = o
 	}

@@ -30,6 +30,10 @@ var ErrQuota = errors.New("recording storage is full")
 // recordings saved at once cannot pass the limit together.
 func (s *Store) AddRecording(ctx context.Context, r Recording, limitSeconds int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM recordings WHERE id = ?`), r.ID).Scan(&n); err != nil || n > 0 {
+			return err // saved already: a retry is a no-op
+		}
 		used, err := s.recordedSeconds(ctx, tx)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -171,7 +172,10 @@ nothing and reports the first purchase, so a script can retry safely.`,
 			if key == "" {
 				key = fmt.Sprintf("buy:%s:%d", user, time.Now().UnixNano())
 			}
-			t, err := l.Buy(ctx, key, amount, user)
+			t, replay, err := l.BuyOnce(ctx, key, amount, user)
+			if errors.Is(err, store.ErrIdempotencyConflict) {
+				return &exitError{code: exitFail, msg: fmt.Sprintf("--key %s was already used for another purchase; nothing was bought. Use a new key for a new purchase", key)}
+			}
 			if err != nil {
 				return &exitError{code: exitFail, msg: err.Error()}
 			}
@@ -181,6 +185,10 @@ nothing and reports the first purchase, so a script can retry safely.`,
 			}
 			if format == "json" {
 				return encodeJSON(w, map[string]any{"purchase": t.ID, "key": t.Key, "credits_micro": amount, "by": t.Actor, "date": t.CreatedAt, "available_micro": available})
+			}
+			if replay {
+				fmt.Fprintf(w, "Already bought with --key %s (transaction %d by %s on %s); nothing new was bought. Available: %s.\n", key, t.ID, t.Actor, t.CreatedAt.Local().Format("2006-01-02"), available)
+				return nil
 			}
 			fmt.Fprintf(w, "Bought %s credits (transaction %d) by %s on %s. Available: %s.\n", amount, t.ID, t.Actor, t.CreatedAt.Local().Format("2006-01-02"), available)
 			return nil
