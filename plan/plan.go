@@ -32,6 +32,7 @@ type Plan struct {
 	// another version has become live since.
 	StoreID    string          `json:"store_id"`
 	Base       int64           `json:"base_version"`
+	BaseHash   string          `json:"base_hash,omitempty"`
 	Config     json.RawMessage `json:"config"`
 	ConfigHash string          `json:"config_hash"`
 	Flows      []FlowPlan      `json:"flows"`
@@ -88,7 +89,7 @@ func Make(ctx context.Context, st *store.Store, m *compiler.Model, dir, gitCommi
 	snap := NewSnapshot(m)
 	p := &Plan{
 		FormatVersion: FormatVersion, CreatedAt: time.Now().UTC(), Dir: dir, GitCommit: gitCommit,
-		StoreID: st.ID(), Base: live.Version.ID, Config: snap.JSON(), ConfigHash: Hash(snap),
+		StoreID: st.ID(), Base: live.Version.ID, BaseHash: live.Version.Hash, Config: snap.JSON(), ConfigHash: Hash(snap),
 		Changes: Compare(old, snap), Currency: snap.Organization["currency"],
 	}
 	if p.CostBefore, err = MonthlyCost(old); err != nil {
@@ -234,7 +235,7 @@ func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied
 		return Applied{Drafts: drafts}, err
 	}
 	c := store.Change{
-		Base: p.Base, Config: p.Config, Hash: p.ConfigHash, AppliedBy: opts.AppliedBy, GitCommit: p.GitCommit,
+		Base: p.Base, BaseHash: p.BaseHash, Config: p.Config, Hash: p.ConfigHash, AppliedBy: opts.AppliedBy, GitCommit: p.GitCommit,
 		Kind: "apply", Message: summary(p.Changes),
 	}
 	for _, f := range p.Flows {

@@ -38,7 +38,7 @@ func Republish(ctx context.Context, st *store.Store, flow string, fv store.FlowV
 	}
 	snap.Flows[flow] = def
 	c := store.Change{
-		Base: live.Version.ID, Config: snap.JSON(), Hash: Hash(snap), AppliedBy: by, GitCommit: commitOf(kind, fv),
+		Base: live.Version.ID, BaseHash: live.Version.Hash, Config: snap.JSON(), Hash: Hash(snap), AppliedBy: by, GitCommit: commitOf(kind, fv),
 		Kind: kind, Message: fmt.Sprintf("%s flow %s version %d", kind, flow, fv.Version),
 	}
 	names := make([]string, 0, len(live.Flows)+1)

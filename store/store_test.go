@@ -290,3 +290,23 @@ func TestOddFileNames(t *testing.T) {
 		}
 	}
 }
+
+// A change planned against other content under the same version number
+// — a store restored from a backup — is stale.
+func TestStaleByContent(t *testing.T) {
+	each(t, func(t *testing.T, s *store.Store, _ string) {
+		ctx := context.Background()
+		if _, err := s.Apply(ctx, change(0, `{"v":1}`, flow("f", "a"))); err != nil {
+			t.Fatal(err)
+		}
+		c := change(1, `{"v":2}`, flow("f", "b"))
+		c.BaseHash = "h:" + `{"v":0}`
+		if _, err := s.Apply(ctx, c); !errors.Is(err, store.ErrStale) || !strings.Contains(err.Error(), "restored from a backup") {
+			t.Fatalf("a change planned against other content: %v", err)
+		}
+		c.BaseHash = "h:" + `{"v":1}`
+		if _, err := s.Apply(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -56,7 +56,11 @@ type FlowInput struct {
 type Change struct {
 	// Base is the live version the change was planned against. Apply
 	// refuses the change if the live version has moved since.
-	Base      int64
+	Base int64
+	// BaseHash, when set, is the hash of the configuration at Base: a
+	// store restored from a backup may reuse a version number for other
+	// content, and is refused too.
+	BaseHash  string
 	Config    []byte
 	Hash      string
 	AppliedBy string
@@ -161,6 +165,15 @@ func (s *Store) Apply(ctx context.Context, c Change) (Version, error) {
 		}
 		if live != c.Base {
 			return fmt.Errorf("%w: it was planned against version %d, and version %d is live now. Make a new plan", ErrStale, c.Base, live)
+		}
+		if c.BaseHash != "" && live != 0 {
+			var hash string
+			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT hash FROM config_versions WHERE id = ?`), live).Scan(&hash); err != nil {
+				return err
+			}
+			if hash != c.BaseHash {
+				return fmt.Errorf("%w: version %d is not the configuration the plan was made against (was the store restored from a backup?). Make a new plan", ErrStale, live)
+			}
 		}
 		v = Version{ID: live + 1, CreatedAt: time.Now().UTC(), AppliedBy: c.AppliedBy, GitCommit: c.GitCommit, Kind: c.Kind, Message: c.Message, Hash: c.Hash}
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO config_versions (id, created_at, applied_by, git_commit, kind, message, config, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
