@@ -65,25 +65,34 @@ func (r *Recordings) Save(ctx context.Context, rec store.Recording) (bool, error
 var retention = map[string]int{"3mo": 3, "6mo": 6}
 
 // Expire deletes the recordings older than delete_after allows: their
-// audio is removed and their rows stay, marked deleted, as an audit trail.
-// It returns how many it deleted.
+// audio is removed, then their rows are marked deleted and kept as an
+// audit trail. A recording whose audio cannot be removed stays kept, and
+// is tried again by the next run. It returns how many it deleted.
 func (r *Recordings) Expire(ctx context.Context) (int, error) {
 	months, ok := retention[r.DeleteAfter]
 	if !ok {
 		return 0, nil
 	}
 	now := r.Clock.Now()
-	expired, err := r.Store.ExpireRecordings(ctx, now.AddDate(0, -months, 0), now, "delete_after = "+r.DeleteAfter)
+	expired, err := r.Store.ExpiredRecordings(ctx, now.AddDate(0, -months, 0))
 	if err != nil {
 		return 0, err
 	}
+	n := 0
+	var first error
 	for _, rec := range expired {
-		if rec.Path == "" {
-			continue
+		if rec.Path != "" {
+			if err := os.Remove(rec.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				if first == nil {
+					first = fmt.Errorf("recording %s: its audio %s could not be removed: %w", rec.ID, rec.Path, err)
+				}
+				continue
+			}
 		}
-		if err := os.Remove(rec.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return len(expired), fmt.Errorf("recording %s is marked deleted, but its audio %s could not be removed: %w", rec.ID, rec.Path, err)
+		if err := r.Store.MarkRecordingDeleted(ctx, rec.ID, now, "delete_after = "+r.DeleteAfter); err != nil {
+			return n, err
 		}
+		n++
 	}
-	return len(expired), nil
+	return n, first
 }

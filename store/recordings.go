@@ -62,40 +62,35 @@ func (s *Store) RecordedSeconds(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// ExpireRecordings marks every kept recording made before cutoff deleted,
-// with the reason, and returns them so that their audio can be removed.
-func (s *Store) ExpireRecordings(ctx context.Context, cutoff, now time.Time, why string) ([]Recording, error) {
+// ExpiredRecordings lists the kept recordings made before cutoff.
+func (s *Store) ExpiredRecordings(ctx context.Context, cutoff time.Time) ([]Recording, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, call_id, kind, path, seconds, created_at FROM recordings WHERE deleted_at IS NULL AND created_at < ? ORDER BY created_at`),
+		cutoff.UTC().Format(timeLayout))
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
+	}
+	defer rows.Close()
 	var out []Recording
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT id, call_id, kind, path, seconds, created_at FROM recordings WHERE deleted_at IS NULL AND created_at < ? ORDER BY created_at`),
-			cutoff.UTC().Format(timeLayout))
-		if err != nil {
-			return err
+	for rows.Next() {
+		var r Recording
+		var at string
+		if err := rows.Scan(&r.ID, &r.CallID, &r.Kind, &r.Path, &r.Seconds, &at); err != nil {
+			return nil, err
 		}
-		for rows.Next() {
-			var r Recording
-			var at string
-			if err := rows.Scan(&r.ID, &r.CallID, &r.Kind, &r.Path, &r.Seconds, &at); err != nil {
-				rows.Close()
-				return err
-			}
-			r.CreatedAt = parseTime(at)
-			out = append(out, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for i := range out {
-			out[i].DeletedAt, out[i].DeletedWhy = now, why
-			if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE recordings SET deleted_at = ?, deleted_why = ? WHERE id = ?`),
-				now.UTC().Format(timeLayout), why, out[i].ID); err != nil {
-				return err
-			}
-		}
-		return nil
+		r.CreatedAt = parseTime(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// MarkRecordingDeleted keeps a recording's row as an audit trail of when
+// and why its audio was deleted.
+func (s *Store) MarkRecordingDeleted(ctx context.Context, id string, at time.Time, why string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.rebind(`UPDATE recordings SET deleted_at = ?, deleted_why = ? WHERE id = ? AND deleted_at IS NULL`),
+			at.UTC().Format(timeLayout), why, id)
+		return err
 	})
-	return out, err
 }
 
 // Recordings lists every recording, deleted ones included, oldest first.
