@@ -115,6 +115,27 @@ CREATE TABLE ledger_outbox (
 	done_at    TEXT
 );
 `,
+	7: `
+CREATE TABLE calls (
+	id           TEXT PRIMARY KEY,
+	direction    TEXT NOT NULL,
+	from_number  TEXT NOT NULL,
+	to_number    TEXT NOT NULL,
+	number_name  TEXT NOT NULL,
+	flow         TEXT NOT NULL,
+	flow_version BIGINT NOT NULL,
+	path         TEXT NOT NULL,
+	agent        TEXT NOT NULL,
+	started_at   TEXT NOT NULL,
+	answered_at  TEXT,
+	ended_at     TEXT,
+	last_seen_at TEXT NOT NULL,
+	recording_s  BIGINT NOT NULL,
+	credits      BIGINT NOT NULL,
+	ending       TEXT NOT NULL
+);
+CREATE INDEX calls_started ON calls (started_at);
+`,
 }
 
 // SchemaVersion is the newest schema this build knows.

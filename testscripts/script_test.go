@@ -10,11 +10,15 @@
 package testscripts
 
 import (
+	"context"
+	"time"
+
 	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/callflow/callflow/store"
 	"io"
 	"os"
 	"os/exec"
@@ -157,6 +161,7 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitCode,
+			"history":  cmdHistory,
 		},
 	})
 }
@@ -189,4 +194,38 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
+}
+
+// cmdHistory implements `history DB`: it writes a call history into the
+// store DB — what the server records as calls run — so that scripts can
+// test the history commands: an answered call with its recording, a
+// voicemail, an outgoing call, and a call a crash left running.
+func cmdHistory(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: history DB")
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer st.Close()
+	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	calls := []store.Call{
+		{ID: "call-1", Direction: "incoming", From: "+12125550100", To: "+14155550100", NumberName: "sales", Flow: "sales", FlowVersion: 1,
+			Path: []string{"ivr.menu", "transfer_user.dana"}, Agent: "dana", StartedAt: t0, AnsweredAt: t0.Add(12 * time.Second),
+			EndedAt: t0.Add(3*time.Minute + 2*time.Second), RecordingS: 170, Credits: 40000, Ending: "connected"},
+		{ID: "call-2", Direction: "incoming", From: "+12125550101", To: "+18005550199", NumberName: "support", Flow: "support", FlowVersion: 2,
+			Path: []string{"announce.welcome", "ivr.main", "voicemail.general"}, StartedAt: t0.Add(time.Hour),
+			EndedAt: t0.Add(time.Hour + 41*time.Second), RecordingS: 25, Credits: 30000, Ending: "message"},
+		{ID: "call-3", Direction: "outgoing", From: "alice", To: "+442071838750", NumberName: "support", Agent: "alice",
+			StartedAt: t0.Add(2 * time.Hour), AnsweredAt: t0.Add(2*time.Hour + 5*time.Second), EndedAt: t0.Add(2*time.Hour + 65*time.Second),
+			Credits: 30000, Ending: "connected"},
+		{ID: "call-4", Direction: "incoming", From: "+12125550102", To: "+14155550100", NumberName: "sales", Flow: "sales", FlowVersion: 1,
+			Path: []string{"ivr.menu"}, StartedAt: t0.Add(3 * time.Hour), LastSeenAt: t0.Add(3*time.Hour + 20*time.Second)},
+	}
+	for _, c := range calls {
+		ts.Check(st.SaveCall(ctx, c))
+	}
+	audio := ts.MkAbs("voicemail-call-2.wav")
+	ts.Check(os.WriteFile(audio, []byte("RIFF\x24\x00\x00\x00WAVEfmt "), 0o644))
+	ts.Check(st.AddRecording(ctx, store.Recording{ID: "rec-2", CallID: "call-2", Kind: "voicemail", Path: audio, Seconds: 25, CreatedAt: t0.Add(time.Hour)}, 1<<40))
 }

@@ -132,6 +132,8 @@ Every command takes --help. Documentation: docs/language.md and docs/cli.md.`,
 		newBillingCmd(),
 		newStorageCmd(),
 		newNotificationsCmd(),
+		newCallsCmd(),
+		newRecordingsCmd(),
 	)
 	return root
 }
