@@ -213,37 +213,13 @@ func decodeFile(cfg *Config, body hcl.Body) hcl.Diagnostics {
 	for _, block := range content.Blocks {
 		switch block.Type {
 		case "organization":
-			org, d := decodeOrganization(block)
-			diags = append(diags, d...)
-			if cfg.Organization != nil {
-				diags = append(diags, duplicateSingleton(block, cfg.Organization.DeclRange, "A repository"))
-			} else {
-				cfg.Organization = org
-			}
+			diags = append(diags, once(&cfg.Organization, block, decodeOrganization, func(o *Organization) hcl.Range { return o.DeclRange })...)
 		case "credits":
-			cr, d := decodeCredits(block)
-			diags = append(diags, d...)
-			if cfg.Credits != nil {
-				diags = append(diags, duplicateSingleton(block, cfg.Credits.DeclRange, "A repository"))
-			} else {
-				cfg.Credits = cr
-			}
+			diags = append(diags, once(&cfg.Credits, block, decodeCredits, func(c *Credits) hcl.Range { return c.DeclRange })...)
 		case "recordings":
-			rec, d := decodeRecordings(block)
-			diags = append(diags, d...)
-			if cfg.Recordings != nil {
-				diags = append(diags, duplicateSingleton(block, cfg.Recordings.DeclRange, "A repository"))
-			} else {
-				cfg.Recordings = rec
-			}
+			diags = append(diags, once(&cfg.Recordings, block, decodeRecordings, func(r *Recordings) hcl.Range { return r.DeclRange })...)
 		case "rates":
-			r, d := decodeRates(block)
-			diags = append(diags, d...)
-			if cfg.Rates != nil {
-				diags = append(diags, duplicateSingleton(block, cfg.Rates.DeclRange, "A repository"))
-			} else {
-				cfg.Rates = r
-			}
+			diags = append(diags, once(&cfg.Rates, block, decodeRates, func(r *Rates) hcl.Range { return r.DeclRange })...)
 		case "trunk":
 			t, d := decodeTrunk(block)
 			diags = append(diags, d...)
@@ -266,6 +242,17 @@ func decodeFile(cfg *Config, body hcl.Body) hcl.Diagnostics {
 			cfg.Flows = append(cfg.Flows, f)
 		}
 	}
+	return diags
+}
+
+// once decodes a block that a repository has at most one of into *slot,
+// reporting a second one.
+func once[T any](slot **T, block *hcl.Block, decode func(*hcl.Block) (*T, hcl.Diagnostics), declRange func(*T) hcl.Range) hcl.Diagnostics {
+	v, diags := decode(block)
+	if *slot != nil {
+		return append(diags, duplicateSingleton(block, declRange(*slot), "A repository"))
+	}
+	*slot = v
 	return diags
 }
 

@@ -236,6 +236,16 @@ func (p *periodFlags) resolve(now time.Time) (time.Time, time.Time, error) {
 	return from, to, nil
 }
 
+// ledger resolves the period and opens the organisation's ledger.
+func (p *periodFlags) ledger(ctx context.Context, st *store.Store) (*billing.Ledger, time.Time, time.Time, error) {
+	from, to, err := p.resolve(time.Now())
+	if err != nil {
+		return nil, from, to, err
+	}
+	l, _, err := ledgerFor(ctx, st)
+	return l, from, to, err
+}
+
 func newCreditsHistoryCmd() *cobra.Command {
 	var db, format string
 	var period periodFlags
@@ -245,11 +255,7 @@ func newCreditsHistoryCmd() *cobra.Command {
 		Args:  argsBetween(0, 0),
 		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
 			ctx := cmd.Context()
-			from, to, err := period.resolve(time.Now())
-			if err != nil {
-				return err
-			}
-			l, _, err := ledgerFor(ctx, st)
+			l, from, to, err := period.ledger(ctx, st)
 			if err != nil {
 				return err
 			}
@@ -293,11 +299,7 @@ calls, numbers and storage (S5). Weeks start on Monday.`,
 		Args: argsBetween(0, 0),
 		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
 			ctx := cmd.Context()
-			from, to, err := period.resolve(time.Now())
-			if err != nil {
-				return err
-			}
-			l, _, err := ledgerFor(ctx, st)
+			l, from, to, err := period.ledger(ctx, st)
 			if err != nil {
 				return err
 			}
