@@ -79,7 +79,7 @@ func decodeRateMap(attr *hcl.Attribute) ([]RateEntry, hcl.Diagnostics) {
 		e := RateEntry{Key: k.AsString(), KeyRange: kv.Key.Range()}
 		d = decodeAmount(hcl.Attributes{"rate": &hcl.Attribute{Name: attr.Name + "." + e.Key, Expr: kv.Value, Range: kv.Value.Range()}}, "rate", &e.Amount)
 		diags = append(diags, d...)
-		if !d.HasErrors() {
+		if e.Amount.Set {
 			out = append(out, e)
 		}
 	}

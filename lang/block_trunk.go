@@ -33,20 +33,21 @@ func decodeTrunk(block *hcl.Block) (*Trunk, hcl.Diagnostics) {
 	diags = append(diags, decodeString(a, "address", &t.Address)...)
 	diags = append(diags, decodeString(a, "transport", &t.Transport)...)
 	if attr, ok := a["inbound_from"]; ok {
-		t.InboundFromRange = attr.Expr.Range()
 		exprs, d := hcl.ExprList(attr.Expr)
 		if d.HasErrors() {
-			diags = append(diags, &hcl.Diagnostic{
+			// Reported once, here; the list's elements are not read.
+			return t, append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError, Summary: "Invalid inbound_from",
 				Detail:  "inbound_from lists the carrier's source networks, such as [\"203.0.113.0/24\", \"198.51.100.7\"].",
 				Subject: attr.Expr.Range().Ptr(),
 			})
 		}
+		t.InboundFromRange = attr.Expr.Range()
 		for _, e := range exprs {
 			var s String
 			d := decodeString(hcl.Attributes{"inbound_from": &hcl.Attribute{Name: "inbound_from", Expr: e, Range: e.Range()}}, "inbound_from", &s)
 			diags = append(diags, d...)
-			if !d.HasErrors() {
+			if s.Set {
 				t.InboundFrom = append(t.InboundFrom, s)
 			}
 		}
