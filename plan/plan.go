@@ -216,14 +216,8 @@ func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied
 		return Applied{}, fmt.Errorf("the plan file was changed after it was made; make the plan again")
 	}
 	if opts.Draft {
-		var others []string
-		for _, c := range p.Changes {
-			if c.Kind != "flow" {
-				others = append(others, c.Address())
-			}
-		}
-		if len(others) > 0 {
-			return Applied{}, fmt.Errorf("a draft holds flows only, and this plan also changes %s; apply those first without --draft", strings.Join(others, ", "))
+		if err := p.DraftProblem(); err != nil {
+			return Applied{}, err
 		}
 		var flows []store.FlowInput
 		for _, f := range p.Flows {
@@ -302,6 +296,21 @@ func releaseAll(ctx context.Context, p NumberProvider, e164s []string) {
 	for _, e := range e164s {
 		_ = p.Release(ctx, e) // best effort: the apply already failed
 	}
+}
+
+// DraftProblem says why the plan cannot be applied as drafts, or nil: a
+// draft holds flows only.
+func (p *Plan) DraftProblem() error {
+	var others []string
+	for _, c := range p.Changes {
+		if c.Kind != "flow" {
+			others = append(others, c.Address())
+		}
+	}
+	if len(others) > 0 {
+		return fmt.Errorf("a draft holds flows only, and this plan also changes %s; apply those first without --draft", strings.Join(others, ", "))
+	}
+	return nil
 }
 
 // flowHash identifies a flow's definition and program together: the same

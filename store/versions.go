@@ -370,3 +370,11 @@ func (s *Store) LiveFlowHashes(ctx context.Context) (map[string]string, error) {
 	})
 	return out, err
 }
+
+// ClearDraft discards a flow's draft, if it has one.
+func (s *Store) ClearDraft(ctx context.Context, flow string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM drafts WHERE flow = ?`), flow)
+		return err
+	})
+}

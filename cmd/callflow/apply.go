@@ -78,6 +78,11 @@ name), when, and the Git commit of DIR when it is a Git checkout.`,
 			if !p.HasChanges() {
 				return nil
 			}
+			if draft {
+				if err := p.DraftProblem(); err != nil {
+					return &exitError{code: exitFail, msg: err.Error()}
+				}
+			}
 			// A saved plan was reviewed when it was made; it applies as is.
 			if !autoApprove && !saved {
 				if !isTerminal(os.Stdin) {

@@ -139,15 +139,15 @@ nothing and reports the first purchase, so a script can retry safely.`,
 		Example: `  callflow credits buy 50
   callflow credits buy 12.5 --yes --key invoice-2026-11`,
 		Args: argsBetween(1, 1),
+		PreRunE: func(_ *cobra.Command, args []string) error {
+			if amount, err := billing.ParseCredits(args[0]); err != nil || amount == 0 {
+				return usagef("%q: buy an amount of credits above zero, such as 50 or 12.5", args[0])
+			}
+			return nil
+		},
 		RunE: withStore(&db, &format, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			ctx := cmd.Context()
-			amount, err := billing.ParseCredits(args[0])
-			if err != nil || amount == 0 {
-				if err == nil {
-					err = fmt.Errorf("buy at least 0.000001 credits")
-				}
-				return usagef("%v", err)
-			}
+			amount, _ := billing.ParseCredits(args[0]) // checked in PreRunE
 			l, snap, err := ledgerFor(ctx, st)
 			if err != nil {
 				return err
@@ -157,7 +157,9 @@ nothing and reports the first purchase, so a script can retry safely.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "%s credits cost %s.\n", amount, price)
+			if format != "json" {
+				fmt.Fprintf(w, "%s credits cost %s.\n", amount, price)
+			}
 			if !yes {
 				if !isTerminal(os.Stdin) {
 					return usagef("buying needs confirmation: standard input is not a terminal, so pass --yes")
@@ -205,6 +207,10 @@ nothing and reports the first purchase, so a script can retry safely.`,
 type periodFlags struct{ period, from, to string }
 
 func (p *periodFlags) add(cmd *cobra.Command, def string) {
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		_, _, err := p.resolve(time.Now())
+		return err
+	}
 	cmd.Flags().StringVar(&p.period, "period", def, "one of "+strings.Join(billing.Periods, ", ")+", or all")
 	cmd.Flags().StringVar(&p.from, "from", "", "start date, YYYY-MM-DD (with --to)")
 	cmd.Flags().StringVar(&p.to, "to", "", "end date, YYYY-MM-DD, included")
@@ -311,7 +317,11 @@ calls, numbers and storage (S5). Weeks start on Monday.`,
 			if format == "json" {
 				return encodeJSON(w, u)
 			}
-			fmt.Fprintf(w, "Credits from %s to %s:\n", from.Format("2006-01-02"), to.AddDate(0, 0, -1).Format("2006-01-02"))
+			if from.IsZero() {
+				fmt.Fprintln(w, "Credits, all time:")
+			} else {
+				fmt.Fprintf(w, "Credits from %s to %s:\n", from.Format("2006-01-02"), to.AddDate(0, 0, -1).Format("2006-01-02"))
+			}
 			rows := []barRow{{"bought", u.Bought}, {"used", u.Used}}
 			for _, k := range billing.UsageKinds {
 				rows = append(rows, barRow{"  " + k, u.ByKind[k]})
@@ -387,10 +397,7 @@ plan in recordings { plan } and apply it.`,
 				return encodeJSON(w, u)
 			}
 			fmt.Fprintf(w, "Storage plan %s: %d of %d minutes used, %d left.\n", u.Plan, u.UsedMin, u.LimitMin, u.LeftMin)
-			n := int((u.UsedMin*barWidth + u.LimitMin - 1) / u.LimitMin)
-			if u.UsedMin == 0 {
-				n = 0
-			}
+			n := int(u.UsedMin * barWidth / u.LimitMin)
 			fmt.Fprintf(w, "  [%s%s] %d%%\n", strings.Repeat("█", min(n, barWidth)), strings.Repeat("·", max(0, barWidth-n)), u.UsedMin*100/u.LimitMin)
 			return nil
 		}),
@@ -412,7 +419,7 @@ func newBillingCmd() *cobra.Command {
 		Long: `run does what is due. It charges this calendar month's fee of every live
 number (by type and country) and of the recording storage plan (S1). Each
 fee is charged once per item and month, however often the job runs or if it
-crashed part-way; the server runs the same job on a schedule. A fee the
+crashed part-way, so it is safe to run from cron or any scheduler. A fee the
 balance cannot pay is not dropped: it is reported, and a notification says
 which. It also deletes recordings older than recordings { delete_after }
 allows (S9), keeping a row for each as an audit trail.`,
@@ -435,30 +442,11 @@ allows (S9), keeping a row for each as an audit trail.`,
 			if err != nil {
 				return err
 			}
-			expired, err := recordingsFor(st, snap).Expire(ctx)
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if format == "json" {
-				if results == nil {
-					results = []billing.FeeResult{}
-				}
-				return encodeJSON(w, map[string]any{"fees": results, "recordings_deleted": expired})
-			}
-			if expired > 0 {
-				fmt.Fprintf(w, "Deleted %d recording(s) older than %s.\n", expired, snap.Recordings["delete_after"])
-			}
-			month := l.Clock.Now().UTC().Format("2006-01")
-			if len(results) == 0 {
-				fmt.Fprintf(w, "Nothing is charged monthly: no configuration is live.\n")
-				return nil
-			}
-			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "FEES FOR %s\tMONTH\tCREDITS\tOUTCOME\n", month)
+			// Retention runs whatever the fees did; its error is reported
+			// after the fees, which are charged already.
+			expired, expireErr := recordingsFor(st, snap).Expire(ctx)
 			unpaid, failed := 0, 0
 			for _, r := range results {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Item, r.Month, r.Fee, r.Outcome)
 				switch {
 				case r.Outcome == "unpaid":
 					unpaid++
@@ -466,7 +454,32 @@ allows (S9), keeping a row for each as an audit trail.`,
 					failed++
 				}
 			}
-			tw.Flush()
+			w := cmd.OutOrStdout()
+			if format == "json" {
+				if results == nil {
+					results = []billing.FeeResult{}
+				}
+				if err := encodeJSON(w, map[string]any{"fees": results, "recordings_deleted": expired}); err != nil {
+					return err
+				}
+			} else {
+				if expired > 0 {
+					fmt.Fprintf(w, "Deleted %d recording(s) older than %s.\n", expired, snap.Recordings["delete_after"])
+				}
+				if len(results) == 0 {
+					fmt.Fprintf(w, "Nothing is charged monthly.\n")
+				} else {
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintf(tw, "FEES FOR %s\tMONTH\tCREDITS\tOUTCOME\n", l.Clock.Now().UTC().Format("2006-01"))
+					for _, r := range results {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Item, r.Month, r.Fee, r.Outcome)
+					}
+					tw.Flush()
+				}
+			}
+			if expireErr != nil {
+				return &exitError{code: exitFail, msg: "recording retention: " + expireErr.Error()}
+			}
 			if failed > 0 {
 				return &exitError{code: exitFail, msg: fmt.Sprintf("%d fee(s) failed; run again", failed)}
 			}
@@ -494,10 +507,11 @@ func newNotificationsCmd() *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			if format == "json" {
-				if ns == nil {
-					ns = []store.Notification{}
+				docs := make([]notificationDoc, 0, len(ns))
+				for _, n := range ns {
+					docs = append(docs, notificationDoc{n.ID, n.Kind, n.Message, n.CreatedAt})
 				}
-				return encodeJSON(w, ns)
+				return encodeJSON(w, docs)
 			}
 			if len(ns) == 0 {
 				fmt.Fprintln(w, "No notifications.")
@@ -512,4 +526,11 @@ func newNotificationsCmd() *cobra.Command {
 	addDBFlag(cmd, &db)
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
+}
+
+type notificationDoc struct {
+	ID        int64     `json:"id"`
+	Kind      string    `json:"kind"`
+	Message   string    `json:"message"`
+	CreatedAt time.Time `json:"created_at"`
 }

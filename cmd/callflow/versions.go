@@ -198,6 +198,14 @@ new version of the configuration in which nothing else changes (S17).
 			if err != nil {
 				return notFound(err)
 			}
+			if live, err := st.Live(ctx); err == nil && live.Flows[args[0]] == draft.Version {
+				// A rollback made the draft live already: nothing to publish.
+				if err := st.ClearDraft(ctx, args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Draft version %d of flow %s is live already; the draft is cleared.\n", draft.Version, args[0])
+				return nil
+			}
 			v, err := plan.Republish(ctx, st, args[0], draft, "publish", whoAmI(), true)
 			if err != nil {
 				return staleError(err)
