@@ -29,11 +29,11 @@ func (p *Program) Disassemble() (string, error) {
 			state = s
 			fmt.Fprintf(&b, "%s  (%s)\n", p.States[s].Ref, p.States[s].Range)
 		}
-		fmt.Fprintf(&b, "  %04d  %-10s", in.pc, in.op)
+		line := fmt.Sprintf("  %04d  %-10s", in.pc, in.op)
 		for j, kind := range opTable[in.op].operands {
-			b.WriteByte(' ')
-			b.WriteString(p.operandString(kind, in.args[j]))
+			line += " " + p.operandString(kind, in.args[j])
 		}
+		b.WriteString(strings.TrimRight(line, " "))
 		b.WriteByte('\n')
 	}
 	return b.String(), nil

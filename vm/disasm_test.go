@@ -157,7 +157,7 @@ func TestDisassembleVerifies(t *testing.T) {
 		"  #3   group \"billing\"\n" +
 		"  #4   queue max_waiting=5 repeat=3 music=\"audio/hold.wav\" announcement=#0\n" +
 		"announce.start  (:0,0-0)\n" +
-		"  0000  ANSWER    \n" +
+		"  0000  ANSWER\n" +
 		"  0001  HANGUP     flow-end\n"
 	if text != want {
 		t.Errorf("got\n%s\nwant\n%s", text, want)
