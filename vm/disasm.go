@@ -18,8 +18,8 @@ func (p *Program) Disassemble() (string, error) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "flow %s: %d states, %d constants, %d bytes, longest path %d\n",
-		p.Flow, len(p.States), len(p.Consts), len(p.Code), p.longestPath)
+	fmt.Fprintf(&b, "flow %s: %s, %s, %d bytes, longest path %d\n",
+		p.Flow, count(len(p.States), "state"), count(len(p.Consts), "constant"), len(p.Code), p.longestPath)
 	for i, c := range p.Consts {
 		fmt.Fprintf(&b, "  #%-3d %s\n", i, p.constString(c))
 	}
@@ -86,4 +86,11 @@ func (p *Program) operandString(kind OperandKind, v uint32) string {
 		return fmt.Sprintf("-> %04d", p.instrs[v].pc)
 	}
 	return "?"
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

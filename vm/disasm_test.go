@@ -150,7 +150,7 @@ func TestDisassembleVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "flow raw: 1 states, 5 constants, 3 bytes, longest path 2\n" +
+	want := "flow raw: 1 state, 5 constants, 3 bytes, longest path 2\n" +
 		"  #0   say \"Hello.\"\n" +
 		"  #1   play \"audio/menu.wav\"\n" +
 		"  #2   user \"alice\"\n" +
