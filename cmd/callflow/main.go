@@ -64,6 +64,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"):
 		fmt.Fprintf(stderr, "Error: %s\nRun 'callflow --help' for usage.\n", err)
+		if detailedExitCode(args) {
+			// With -detailed-exitcode, 2 means "changes": an error is 1,
+			// as Terraform has it, so that CI can tell them apart.
+			return exitFail
+		}
 		return exitUsage
 	default:
 		fmt.Fprintf(stderr, "Error: %s\n", err)
@@ -91,6 +96,15 @@ func terraformFlags(args []string) []string {
 		}
 	}
 	return out
+}
+
+func detailedExitCode(args []string) bool {
+	for _, a := range args {
+		if a == "-detailed-exitcode" || a == "--detailed-exitcode" || strings.HasPrefix(a, "--detailed-exitcode=") || strings.HasPrefix(a, "-detailed-exitcode=") {
+			return true
+		}
+	}
+	return false
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
