@@ -52,6 +52,10 @@ func (s *Sender) Frame(payload []byte, samples int) *rtp.Packet {
 	return p
 }
 
+// Spurt marks the next frame as the start of a talk spurt: a new prompt,
+// after one was cut short.
+func (s *Sender) Spurt() { s.spurt = true }
+
 // Silence advances the timestamp over a gap in which nothing is sent, so
 // that the next frame starts a new talk spurt at the right time.
 func (s *Sender) Silence(samples int) {

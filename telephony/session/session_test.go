@@ -1,0 +1,349 @@
+package session_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/callflow/callflow/compiler"
+	"github.com/callflow/callflow/lang"
+	"github.com/callflow/callflow/telephony/media"
+	"github.com/callflow/callflow/telephony/prompt"
+	"github.com/callflow/callflow/telephony/session"
+	"github.com/callflow/callflow/vm"
+)
+
+const flows = `
+number "a" {
+  e164 = "+14155550100"
+  type = "local"
+}
+number "b" {
+  e164 = "+14155550101"
+  type = "local"
+}
+number "c" {
+  e164 = "+14155550102"
+  type = "local"
+}
+user "ann" {
+}
+
+flow "menu" {
+  numbers = [number.a]
+  start   = ivr.menu
+  ivr "menu" {
+    say     = "menu"
+    timeout = 1
+    key "1" { next = announce.one }
+    key "2" { next = transfer_user.ann }
+    on_timeout = announce.late
+  }
+  announce "one" {
+    say = "one"
+  }
+  announce "late" {
+    say = "late"
+  }
+  transfer_user "ann" {
+    user           = user.ann
+    on_unavailable = announce.late
+  }
+}
+
+flow "box" {
+  numbers = [number.b]
+  start   = voicemail.box
+  voicemail "box" {
+    say        = "box"
+    max_length = 5
+    timeout    = 10
+  }
+}
+
+flow "hello" {
+  numbers = [number.c]
+  start   = announce.hello
+  announce "hello" {
+    say = "hello"
+  }
+}
+`
+
+// Prompt lengths, in 20 ms frames.
+var frames = map[string]int{"menu": 50, "one": 5, "late": 6, "box": 5, "hello": 12}
+
+func programs(t *testing.T) map[string]*vm.Program {
+	t.Helper()
+	cfg, diags := lang.NewParser().LoadSources([]lang.NamedSource{{Name: "f.hcl", Src: []byte(flows)}})
+	m, more := compiler.Check(cfg, compiler.Options{})
+	if diags = append(diags, more...); diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	progs, err := compiler.LowerAll(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return progs
+}
+
+// caller is the far end of a call's RTP: it counts the frames of each
+// talk spurt it hears, and sends keys and audio.
+type caller struct {
+	t      *testing.T
+	conn   net.PacketConn
+	remote net.Addr
+
+	mu     sync.Mutex
+	spurts []int // frames per talk spurt, in order
+	heard  chan int
+	seq    uint16
+	ts     uint32
+}
+
+func newPair(t *testing.T) (*caller, net.PacketConn) {
+	t.Helper()
+	srv, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close(); cli.Close() })
+	c := &caller{t: t, conn: cli, remote: srv.LocalAddr(), heard: make(chan int, 1000)}
+	go c.listen()
+	return c, srv
+}
+
+func (c *caller) listen() {
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := c.conn.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		var p rtp.Packet
+		if p.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		c.mu.Lock()
+		if p.Marker || len(c.spurts) == 0 {
+			c.spurts = append(c.spurts, 0)
+		}
+		c.spurts[len(c.spurts)-1]++
+		total := 0
+		for _, s := range c.spurts {
+			total += s
+		}
+		c.mu.Unlock()
+		c.heard <- total
+	}
+}
+
+// waitFrames blocks until n frames have been heard in all.
+func (c *caller) waitFrames(n int) {
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case total := <-c.heard:
+			if total >= n {
+				return
+			}
+		case <-timeout:
+			c.t.Fatalf("heard fewer than %d frames in 10 s", n)
+		}
+	}
+}
+
+func (c *caller) send(pt uint8, payload []byte, marker bool) {
+	c.seq++
+	b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: c.seq, Timestamp: c.ts, SSRC: 42, Marker: marker}, Payload: payload}).Marshal()
+	c.conn.WriteTo(b, c.remote)
+}
+
+// press sends a key as RFC 4733 events: two while held, three ends.
+func (c *caller) press(key uint8) {
+	c.ts += 1000
+	for i := 0; i < 2; i++ {
+		c.send(101, media.TelephoneEvent{Event: key, Volume: 10, Duration: uint16(160 * (i + 1))}.Marshal(), i == 0)
+	}
+	for i := 0; i < 3; i++ {
+		c.send(101, media.TelephoneEvent{Event: key, End: true, Volume: 10, Duration: 480}.Marshal(), false)
+	}
+}
+
+// speak sends n frames of audio, paced as a phone would.
+func (c *caller) speak(n int) {
+	payload := make([]byte, 160)
+	for i := range payload {
+		payload[i] = media.EncodeULaw(int16(1000 * (i % 7)))
+	}
+	for i := 0; i < n; i++ {
+		c.ts += 160
+		c.send(media.PayloadPCMU, payload, i == 0)
+		time.Sleep(5 * time.Millisecond) // pacing the sender, not waiting for the receiver
+	}
+}
+
+func (c *caller) heardSpurts() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]int(nil), c.spurts...)
+}
+
+// trace records the states of every effect.
+type trace struct {
+	mu    sync.Mutex
+	p     *vm.Program
+	path  []string
+	kinds []string
+}
+
+func (tr *trace) OnEffect(m *vm.Machine, e *vm.Effect) error {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	ref := tr.p.States[e.State].Ref
+	if len(tr.path) == 0 || tr.path[len(tr.path)-1] != ref {
+		tr.path = append(tr.path, ref)
+	}
+	tr.kinds = append(tr.kinds, e.Kind.String())
+	return nil
+}
+
+func (tr *trace) OnResult(*vm.Machine, *vm.Effect, vm.Result) error { return nil }
+
+type call struct {
+	final vm.Effect
+	err   error
+	path  string
+	saved []prompt.Audio
+}
+
+// run runs flow in a session against c, with keys from info.
+func run(t *testing.T, ctx context.Context, flow string, c *caller, srv net.PacketConn, info chan byte) <-chan call {
+	p := programs(t)[flow]
+	tr := &trace{p: p}
+	out := make(chan call, 1)
+	var saved []prompt.Audio
+	s := &session.Session{
+		Conn: srv, Remote: c.conn.LocalAddr(), Codec: media.PayloadPCMU, DTMFType: 101, Keys: info,
+		Prompt: func(k *vm.Const) (prompt.Audio, error) {
+			return prompt.Audio{Samples: make([]int16, frames[k.Text]*media.FrameSamples)}, nil
+		},
+		Save:  func(a prompt.Audio) (bool, error) { saved = append(saved, a); return true, nil },
+		Hooks: []vm.Hook{tr},
+	}
+	go func() {
+		e, err := s.Run(ctx, p)
+		tr.mu.Lock()
+		out <- call{final: e, err: err, path: strings.Join(tr.path, " "), saved: saved}
+		tr.mu.Unlock()
+	}()
+	return out
+}
+
+func wait(t *testing.T, ch <-chan call) call {
+	t.Helper()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		return r
+	case <-time.After(20 * time.Second):
+		t.Fatal("the session did not end in 20 s")
+	}
+	return call{}
+}
+
+func TestAnnouncePlaysEveryFrame(t *testing.T) {
+	c, srv := newPair(t)
+	r := wait(t, run(t, context.Background(), "hello", c, srv, nil))
+	if r.final.Reason != vm.ReasonFlowEnd {
+		t.Errorf("ended %s", r.final.Reason)
+	}
+	c.waitFrames(frames["hello"])
+	if got := c.heardSpurts(); len(got) != 1 || got[0] != frames["hello"] {
+		t.Errorf("heard %v, want one spurt of %d frames", got, frames["hello"])
+	}
+}
+
+func TestKeyStopsThePrompt(t *testing.T) {
+	c, srv := newPair(t)
+	done := run(t, context.Background(), "menu", c, srv, nil)
+	c.waitFrames(5)
+	c.press(1)
+	r := wait(t, done)
+	if r.path != "ivr.menu announce.one" {
+		t.Errorf("path %q", r.path)
+	}
+	c.waitFrames(frames["one"] + 5)
+	got := c.heardSpurts()
+	if len(got) != 2 || got[0] >= frames["menu"] || got[1] != frames["one"] {
+		t.Errorf("heard %v: the menu must stop early, then %d frames of \"one\"", got, frames["one"])
+	}
+}
+
+func TestMenuTimesOutAfterThePrompt(t *testing.T) {
+	c, srv := newPair(t)
+	start := time.Now()
+	r := wait(t, run(t, context.Background(), "menu", c, srv, nil))
+	if r.path != "ivr.menu announce.late" {
+		t.Errorf("path %q", r.path)
+	}
+	// The prompt (1 s) and then the time-out (1 s).
+	if d := time.Since(start); d < 1900*time.Millisecond {
+		t.Errorf("the menu timed out after %s; it waits 1 s after a 1 s prompt", d)
+	}
+}
+
+func TestKeyByINFOAndTransferUnavailable(t *testing.T) {
+	c, srv := newPair(t)
+	info := make(chan byte, 1)
+	done := run(t, context.Background(), "menu", c, srv, info)
+	c.waitFrames(3)
+	info <- '2'
+	r := wait(t, done)
+	// No phone is registered yet, so the transfer takes on_unavailable.
+	if r.path != "ivr.menu transfer_user.ann announce.late" {
+		t.Errorf("path %q", r.path)
+	}
+}
+
+func TestVoicemailRecordsUntilHash(t *testing.T) {
+	c, srv := newPair(t)
+	done := run(t, context.Background(), "box", c, srv, nil)
+	beep := len(session.Beep.Samples) / media.FrameSamples
+	c.waitFrames(frames["box"] + beep)
+	c.speak(40)
+	c.press(11) // #
+	r := wait(t, done)
+	if r.final.Reason != vm.ReasonMessage || len(r.saved) != 1 {
+		t.Fatalf("ended %s with %d messages", r.final.Reason, len(r.saved))
+	}
+	if n := len(r.saved[0].Samples) / media.FrameSamples; n < 35 || n > 40 {
+		t.Errorf("the message holds %d frames; 40 were spoken", n)
+	}
+}
+
+func TestCallerHangsUpDuringAPrompt(t *testing.T) {
+	c, srv := newPair(t)
+	ctx, hangUp := context.WithCancel(context.Background())
+	done := run(t, ctx, "menu", c, srv, nil)
+	c.waitFrames(5)
+	hangUp()
+	r := wait(t, done)
+	if r.final.Reason != vm.ReasonCallerHungUp {
+		t.Errorf("ended %s, want caller-hung-up", r.final.Reason)
+	}
+	if got := c.heardSpurts(); len(got) != 1 || got[0] >= frames["menu"] {
+		t.Errorf("heard %v: the prompt must stop at the hang-up", got)
+	}
+}
