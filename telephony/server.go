@@ -1,0 +1,300 @@
+package telephony
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/callflow/callflow/telephony/media"
+	"github.com/callflow/callflow/telephony/prompt"
+	"github.com/callflow/callflow/telephony/route"
+	"github.com/callflow/callflow/telephony/session"
+	"github.com/callflow/callflow/vm"
+)
+
+// Live is what the server answers calls with: one version of the live
+// configuration. A call keeps the Live it started with, so a reload never
+// changes a call in progress.
+type Live struct {
+	Version  int64
+	Table    route.Table
+	Programs map[string]*vm.Program // by flow
+	// Prompt returns a prompt's prepared audio.
+	Prompt func(*vm.Const) (prompt.Audio, error)
+	// Save keeps a voicemail message; nil keeps none.
+	Save func(callID string, a prompt.Audio) (bool, error)
+	// Hooks returns the hooks of a new call (meter, record); may be nil.
+	Hooks func(callID, flow string) []vm.Hook
+}
+
+// Server answers SIP calls (UDP) on the organisation's numbers and runs
+// each one's flow in a session. Create it with NewServer, give it a Live
+// with Load, and run it with Serve.
+type Server struct {
+	log     *slog.Logger
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	dialogs *sipgo.DialogServerCache
+	rtpIP   netip.Addr
+	ports   *portPool
+
+	live   atomic.Pointer[Live]
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	draining bool                 // guarded by mu; no call begins once set
+	calls    sync.WaitGroup       // one per INVITE being handled; Add under mu
+	info     map[string]chan byte // SIP INFO keys, by dialog id; guarded by mu
+}
+
+// begin counts an INVITE in, unless the server is shutting down.
+func (s *Server) begin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	s.calls.Add(1)
+	return true
+}
+
+// NewServer makes a server that will answer on addr (its host is also
+// where RTP is received) with RTP ports in [lo, hi].
+func NewServer(addr netip.AddrPort, lo, hi int, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("callflow"), sipgo.WithUserAgentHostname(addr.Addr().String()))
+	if err != nil {
+		return nil, err
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		return nil, err
+	}
+	client, err := sipgo.NewClient(ua)
+	if err != nil {
+		return nil, err
+	}
+	contact := sip.ContactHeader{Address: sip.Uri{Host: addr.Addr().String(), Port: int(addr.Port())}}
+	s := &Server{
+		log: log, ua: ua, srv: srv, dialogs: sipgo.NewDialogServerCache(client, contact),
+		rtpIP: addr.Addr(), ports: newPortPool(addr.Addr(), lo, hi), info: map[string]chan byte{},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	srv.OnInvite(s.onInvite)
+	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { s.dialogs.ReadAck(req, tx) })
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		if err := s.dialogs.ReadBye(req, tx); err != nil {
+			tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+		}
+	})
+	srv.OnInfo(s.onInfo)
+	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	})
+	return s, nil
+}
+
+// Load makes l what new calls are answered with.
+func (s *Server) Load(l *Live) { s.live.Store(l) }
+
+// ServeUDP answers requests arriving on conn until Shutdown.
+func (s *Server) ServeUDP(conn net.PacketConn) error { return s.srv.ServeUDP(conn) }
+
+// Shutdown stops taking calls — new INVITEs get 503 — and waits for the
+// calls in progress to end, or for ctx; then it hangs up what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true // from here on, no Add: Wait below is safe
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.calls.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("shutdown: calls still running at the deadline were hung up")
+		s.cancel()
+		<-done
+	}
+	s.cancel()
+	s.ua.Close()
+	return err
+}
+
+func respond(tx sip.ServerTransaction, req *sip.Request, status int, reason string) {
+	tx.Respond(sip.NewResponseFromRequest(req, status, reason, nil))
+}
+
+func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if !s.begin() {
+		respond(tx, req, sip.StatusServiceUnavailable, "Shutting Down")
+		return
+	}
+	defer s.calls.Done()
+	live := s.live.Load()
+	if live == nil {
+		respond(tx, req, sip.StatusServiceUnavailable, "No Configuration Is Live")
+		return
+	}
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		respond(tx, req, sip.StatusBadRequest, "Bad Source")
+		return
+	}
+	d := live.Table.Route(src.Addr(), req.Recipient.User)
+	if d.Status != 0 {
+		s.log.Info("call refused", "from", src, "to", req.Recipient.User, "status", d.Status, "reason", d.Reason)
+		respond(tx, req, d.Status, d.Reason)
+		return
+	}
+	prog := live.Programs[d.Flow]
+	if prog == nil {
+		respond(tx, req, sip.StatusInternalServerError, "Flow Not Loaded")
+		return
+	}
+	conn, port, err := s.ports.listen()
+	if err != nil {
+		s.log.Error("no RTP port", "err", err)
+		respond(tx, req, sip.StatusServiceUnavailable, "No Media Port")
+		return
+	}
+	defer conn.Close()
+	answer, neg, err := media.Answer(req.Body(), netip.AddrPortFrom(s.rtpIP, uint16(port)))
+	if err != nil {
+		status := sip.StatusBadRequest
+		if errors.Is(err, media.ErrNoCommonCodec) {
+			status = 488
+		}
+		respond(tx, req, status, "Not Acceptable Here")
+		return
+	}
+	dlg, err := s.dialogs.ReadInvite(req, tx)
+	if err != nil {
+		respond(tx, req, sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	defer dlg.Close()
+
+	callID := ""
+	if h := req.CallID(); h != nil {
+		callID = h.Value()
+	}
+	log := s.log.With("call", callID, "flow", d.Flow, "number", d.Number)
+	if err := dlg.RespondSDP(answer); err != nil {
+		log.Error("answer failed", "err", err)
+		return
+	}
+	keys := make(chan byte, 16)
+	s.mu.Lock()
+	s.info[dlg.ID] = keys
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.info, dlg.ID)
+		s.mu.Unlock()
+	}()
+
+	// The call ends when the caller hangs up (the dialog's context) or
+	// the server stops.
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-dlg.Context().Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	sess := &session.Session{
+		Conn: conn, Remote: net.UDPAddrFromAddrPort(neg.Remote), Codec: neg.PayloadType, DTMFType: neg.DTMFType,
+		Prompt: live.Prompt, Keys: keys,
+		Save: func(a prompt.Audio) (bool, error) {
+			if live.Save == nil {
+				return false, nil
+			}
+			return live.Save(callID, a)
+		},
+	}
+	if live.Hooks != nil {
+		sess.Hooks = live.Hooks(callID, d.Flow)
+	}
+	log.Info("call answered", "from", src)
+	final, err := sess.Run(ctx, prog)
+	if err != nil {
+		log.Error("call failed", "err", err)
+	}
+	if final.Reason != vm.ReasonCallerHungUp && dlg.Context().Err() == nil {
+		byeCtx, byeCancel := context.WithTimeout(context.Background(), 5e9)
+		if err := dlg.Bye(byeCtx); err != nil {
+			log.Warn("BYE failed", "err", err)
+		}
+		byeCancel()
+	}
+	log.Info("call ended", "reason", final.Reason.String())
+}
+
+// onInfo takes keys sent as SIP INFO (application/dtmf-relay).
+func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	id, err := sip.DialogIDFromRequestUAS(req)
+	s.mu.Lock()
+	keys, ok := s.info[id]
+	s.mu.Unlock()
+	if err != nil || !ok {
+		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	for _, line := range strings.Split(string(req.Body()), "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), "=")
+		if strings.EqualFold(strings.TrimSpace(k), "Signal") {
+			if v = strings.TrimSpace(v); len(v) == 1 && strings.Contains("0123456789*#", v) {
+				select {
+				case keys <- v[0]:
+				default:
+				}
+			}
+		}
+	}
+	respond(tx, req, sip.StatusOK, "OK")
+}
+
+// portPool hands out RTP ports from a range.
+type portPool struct {
+	ip     netip.Addr
+	lo, hi int
+	mu     sync.Mutex
+	next   int
+}
+
+func newPortPool(ip netip.Addr, lo, hi int) *portPool {
+	return &portPool{ip: ip, lo: lo, hi: hi, next: lo}
+}
+
+// listen binds the next free port of the range.
+func (p *portPool) listen() (net.PacketConn, int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for tries := 0; tries <= p.hi-p.lo; tries++ {
+		port := p.next
+		p.next++
+		if p.next > p.hi {
+			p.next = p.lo
+		}
+		conn, err := net.ListenPacket("udp", netip.AddrPortFrom(p.ip, uint16(port)).String())
+		if err == nil {
+			return conn, port, nil
+		}
+	}
+	return nil, 0, fmt.Errorf("every RTP port from %d to %d is in use", p.lo, p.hi)
+}

@@ -1,0 +1,315 @@
+package telephony_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/pion/rtp"
+
+	"github.com/callflow/callflow/compiler"
+	"github.com/callflow/callflow/lang"
+	"github.com/callflow/callflow/telephony"
+	"github.com/callflow/callflow/telephony/media"
+	"github.com/callflow/callflow/telephony/prompt"
+	"github.com/callflow/callflow/telephony/route"
+	"github.com/callflow/callflow/vm"
+)
+
+const repo = `
+number "hello" {
+  e164 = "+14155550100"
+  type = "local"
+}
+number "menu" {
+  e164 = "+14155550101"
+  type = "local"
+}
+number "idle" {
+  e164 = "+14155550102"
+  type = "local"
+}
+number "long" {
+  e164 = "+14155550103"
+  type = "local"
+}
+
+flow "long" {
+  numbers = [number.long]
+  start   = announce.long
+  announce "long" {
+    say = "long"
+  }
+}
+
+flow "hello" {
+  numbers = [number.hello]
+  start   = announce.hello
+  announce "hello" {
+    say = "hello"
+  }
+}
+
+flow "menu" {
+  numbers = [number.menu]
+  enabled = false
+  start   = announce.hello
+  announce "hello" {
+    say = "hello"
+  }
+}
+`
+
+// startServer runs a server on loopback with repo's flows, accepting
+// calls from trunks.
+func startServer(t *testing.T, trunks ...string) netip.AddrPort {
+	addr, _ := startServerWith(t, trunks...)
+	return addr
+}
+
+func startServerWith(t *testing.T, trunks ...string) (netip.AddrPort, *telephony.Server) {
+	t.Helper()
+	cfg, diags := lang.NewParser().LoadSources([]lang.NamedSource{{Name: "r.hcl", Src: []byte(repo)}})
+	m, more := compiler.Check(cfg, compiler.Options{})
+	if diags = append(diags, more...); diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	progs, err := compiler.LowerAll(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := route.Table{Country: "US", Numbers: map[string]route.Number{}}
+	for _, tr := range trunks {
+		table.Trunks = append(table.Trunks, netip.MustParsePrefix(tr))
+	}
+	for name, f := range m.Flows {
+		for _, n := range f.Numbers {
+			table.Numbers[m.Numbers[n.Name].E164.Value] = route.Number{Name: n.Name, Flow: name, Enabled: f.Enabled.Value}
+		}
+	}
+	table.Numbers["+14155550102"] = route.Number{Name: "idle"}
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddrPort(conn.LocalAddr().String())
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := telephony.NewServer(addr, 41000, 41099, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Load(&telephony.Live{
+		Table: table, Programs: progs,
+		Prompt: func(c *vm.Const) (prompt.Audio, error) {
+			frames := 10
+			if c.Text == "long" {
+				frames = 1000 // 20 s: longer than any test waits
+			}
+			return prompt.Audio{Samples: make([]int16, frames*media.FrameSamples)}, nil
+		},
+	})
+	go s.ServeUDP(conn)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+		conn.Close()
+	})
+	return addr, s
+}
+
+// phone is a SIP caller with an RTP socket.
+type phone struct {
+	t      *testing.T
+	ua     *sipgo.UserAgent
+	dialog *sipgo.DialogClientCache
+	rtp    net.PacketConn
+	frames chan struct{}
+	bye    chan struct{}
+}
+
+func newPhone(t *testing.T) *phone {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := sipgo.NewServer(ua)
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtpConn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &phone{t: t, ua: ua, rtp: rtpConn, frames: make(chan struct{}, 1000), bye: make(chan struct{}, 1),
+		dialog: sipgo.NewDialogClientCache(cli, sip.ContactHeader{Address: sip.Uri{Host: "127.0.0.1"}})}
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		p.dialog.ReadBye(req, tx)
+		select {
+		case p.bye <- struct{}{}:
+		default:
+		}
+	})
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := rtpConn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var pkt rtp.Packet
+			if pkt.Unmarshal(buf[:n]) == nil {
+				p.frames <- struct{}{}
+			}
+		}
+	}()
+	t.Cleanup(func() { rtpConn.Close(); ua.Close() })
+	return p
+}
+
+func (p *phone) offer() []byte {
+	port := p.rtp.LocalAddr().(*net.UDPAddr).Port
+	return []byte(fmt.Sprintf("v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n", port))
+}
+
+// call dials number at addr and returns the final status of the INVITE
+// and, when answered, the session.
+func (p *phone) call(ctx context.Context, addr netip.AddrPort, number string) (int, *sipgo.DialogClientSession) {
+	p.t.Helper()
+	uri := sip.Uri{User: number, Host: addr.Addr().String(), Port: int(addr.Port())}
+	sess, err := p.dialog.Invite(ctx, uri, p.offer(), sip.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	err = sess.WaitAnswer(ctx, sipgo.AnswerOptions{})
+	status := 0
+	if sess.InviteResponse != nil {
+		status = sess.InviteResponse.StatusCode
+	}
+	if err != nil && status == 0 {
+		p.t.Fatalf("INVITE: %v", err)
+	}
+	return status, sess
+}
+
+func TestCallIsAnsweredPlaysAndHangsUp(t *testing.T) {
+	addr := startServer(t, "127.0.0.0/8")
+	p := newPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	status, sess := p.call(ctx, addr, "+14155550100")
+	if status != 200 {
+		t.Fatalf("status %d, want 200", status)
+	}
+	if err := sess.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	answer := string(sess.InviteResponse.Body())
+	if !strings.Contains(answer, "m=audio 410") || !strings.Contains(answer, "a=rtpmap:0 PCMU/8000") {
+		t.Errorf("SDP answer:\n%s", answer)
+	}
+	for i := 0; i < 10; i++ {
+		select {
+		case <-p.frames:
+		case <-ctx.Done():
+			t.Fatalf("heard %d of 10 frames", i)
+		}
+	}
+	select {
+	case <-p.bye:
+	case <-ctx.Done():
+		t.Fatal("the server did not hang up after the announcement")
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	trusted := startServer(t, "127.0.0.0/8")
+	p := newPhone(t)
+	for number, want := range map[string]int{
+		"+14155550199": 404, // not ours
+		"+14155550101": 480, // its flow is disabled
+		"+14155550102": 480, // no flow answers it
+	} {
+		if status, _ := p.call(ctx, trusted, number); status != want {
+			t.Errorf("%s: status %d, want %d", number, status, want)
+		}
+	}
+	// A server whose trunk is elsewhere refuses this caller, whatever it dials.
+	strange := startServer(t, "203.0.113.0/24")
+	var wg sync.WaitGroup
+	for _, number := range []string{"+14155550100", "+14155550199"} {
+		wg.Add(1)
+		go func(number string) {
+			defer wg.Done()
+			if status, _ := newPhone(t).call(ctx, strange, number); status != 403 {
+				t.Errorf("a stranger dialling %s: status %d, want 403", number, status)
+			}
+		}(number)
+	}
+	wg.Wait()
+}
+
+// A caller who hangs up ends the call: the prompt stops, the server sends
+// no BYE of its own, and a shutdown then finds no call left. Meanwhile,
+// a server shutting down refuses new calls with 503.
+func TestHangUpAndShutdown(t *testing.T) {
+	addr, srv := startServerWith(t, "127.0.0.0/8")
+	p := newPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	status, sess := p.call(ctx, addr, "+14155550103")
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	sess.Ack(ctx)
+	for i := 0; i < 5; i++ {
+		<-p.frames
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		shutCtx, shutCancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer shutCancel()
+		stopped <- srv.Shutdown(shutCtx)
+	}()
+	// The running call goes on; a new one is refused.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		status, _ := newPhone(t).call(ctx, addr, "+14155550100")
+		if status == 503 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a new call during shutdown got %d, want 503", status)
+		}
+	}
+	if err := sess.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("shutdown did not finish after the last call ended")
+	}
+	select {
+	case <-p.bye:
+		t.Error("the server sent BYE for a call the caller hung up")
+	default:
+	}
+}
