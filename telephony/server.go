@@ -32,9 +32,28 @@ type Live struct {
 	Prompt func(*vm.Const) (prompt.Audio, error)
 	// Save keeps a voicemail message; nil keeps none.
 	Save func(callID string, a prompt.Audio) (bool, error)
-	// Hooks returns the hooks of a new call (meter, record); may be nil.
-	Hooks func(callID, flow string) []vm.Hook
+	// Begin, when set, is called before a call is answered: it returns
+	// the call's hooks (the meter, the record) and a function to call when
+	// the call ends, or an error to refuse the call with (ErrRefused says
+	// how). stop ends the call early, for example when credits run out.
+	Begin func(c CallInfo, stop func()) (hooks []vm.Hook, end func(vm.Effect), err error)
 }
+
+// CallInfo describes a call being answered.
+type CallInfo struct {
+	ID     string
+	From   string // the caller's number as sent
+	Number string // the organisation's number dialled, E.164
+	Flow   string
+}
+
+// ErrRefused is returned by Live.Begin to refuse a call with a SIP status.
+type ErrRefused struct {
+	Status int
+	Reason string
+}
+
+func (e *ErrRefused) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Reason) }
 
 // Server answers SIP calls (UDP) on the organisation's numbers and runs
 // each one's flow in a session. Create it with NewServer, give it a Live
@@ -192,6 +211,32 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		callID = h.Value()
 	}
 	log := s.log.With("call", callID, "flow", d.Flow, "number", d.Number)
+
+	// The call ends when the caller hangs up (the dialog's context), when
+	// Begin's stop is called, or when the server stops.
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	var hooks []vm.Hook
+	end := func(vm.Effect) {}
+	if live.Begin != nil {
+		from := ""
+		if f := req.From(); f != nil {
+			from = f.Address.User
+		}
+		h, e, err := live.Begin(CallInfo{ID: callID, From: from, Number: d.Number, Flow: d.Flow}, cancel)
+		var refused *ErrRefused
+		switch {
+		case errors.As(err, &refused):
+			log.Info("call refused", "status", refused.Status, "reason", refused.Reason)
+			dlg.Respond(refused.Status, refused.Reason, nil)
+			return
+		case err != nil:
+			log.Error("call not begun", "err", err)
+			dlg.Respond(sip.StatusInternalServerError, "Server Error", nil)
+			return
+		}
+		hooks, end = h, e
+	}
 	if err := dlg.RespondSDP(answer); err != nil {
 		log.Error("answer failed", "err", err)
 		return
@@ -206,10 +251,6 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.mu.Unlock()
 	}()
 
-	// The call ends when the caller hangs up (the dialog's context) or
-	// the server stops.
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
 	go func() {
 		select {
 		case <-dlg.Context().Done():
@@ -227,14 +268,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return live.Save(callID, a)
 		},
 	}
-	if live.Hooks != nil {
-		sess.Hooks = live.Hooks(callID, d.Flow)
-	}
+	sess.Hooks = hooks
 	log.Info("call answered", "from", src)
 	final, err := sess.Run(ctx, prog)
 	if err != nil {
 		log.Error("call failed", "err", err)
 	}
+	end(final)
 	if final.Reason != vm.ReasonCallerHungUp && dlg.Context().Err() == nil {
 		byeCtx, byeCancel := context.WithTimeout(context.Background(), 5e9)
 		if err := dlg.Bye(byeCtx); err != nil {
@@ -297,4 +337,32 @@ func (p *portPool) listen() (net.PacketConn, int, error) {
 		}
 	}
 	return nil, 0, fmt.Errorf("every RTP port from %d to %d is in use", p.lo, p.hi)
+}
+
+// PathHook records the states a call passes, for its record.
+type PathHook struct {
+	Program *vm.Program
+	mu      sync.Mutex
+	path    []string
+}
+
+// OnEffect implements vm.Hook.
+func (h *PathHook) OnEffect(_ *vm.Machine, e *vm.Effect) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ref := h.Program.States[e.State].Ref
+	if len(h.path) == 0 || h.path[len(h.path)-1] != ref {
+		h.path = append(h.path, ref)
+	}
+	return nil
+}
+
+// OnResult implements vm.Hook.
+func (h *PathHook) OnResult(*vm.Machine, *vm.Effect, vm.Result) error { return nil }
+
+// Path returns the states passed so far.
+func (h *PathHook) Path() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.path...)
 }

@@ -11,6 +11,7 @@ package testscripts
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"bytes"
@@ -159,9 +160,18 @@ func TestScripts(t *testing.T) {
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 			return os.CopyFS(filepath.Join(env.WorkDir, "acme"), os.DirFS(acme))
 		},
+		// [ci] holds when CI is set: a script skips what it needs outside
+		// CI only, and fails without it in CI.
+		Condition: func(cond string) (bool, error) {
+			if cond == "ci" {
+				return os.Getenv("CI") != "", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitCode,
 			"history":  cmdHistory,
+			"waithttp": cmdWaitHTTP,
 		},
 	})
 }
@@ -228,4 +238,26 @@ func cmdHistory(ts *testscript.TestScript, neg bool, args []string) {
 	audio := ts.MkAbs("voicemail-call-2.wav")
 	ts.Check(os.WriteFile(audio, []byte("RIFF\x24\x00\x00\x00WAVEfmt "), 0o644))
 	ts.Check(st.AddRecording(ctx, store.Recording{ID: "rec-2", CallID: "call-2", Kind: "voicemail", Path: audio, Seconds: 25, CreatedAt: t0.Add(time.Hour)}, 1<<40))
+}
+
+// cmdWaitHTTP implements `waithttp URL`: it waits, up to 60 s, until URL
+// answers 200 — a server started in the background is ready.
+func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waithttp URL")
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(args[0])
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not answer 200 within 60 s: %v", args[0], err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a server that is starting
+	}
 }

@@ -148,6 +148,7 @@ Every command takes --help. Documentation: docs/language.md and docs/cli.md.`,
 		newNotificationsCmd(),
 		newCallsCmd(),
 		newRecordingsCmd(),
+		newServeCmd(),
 	)
 	return root
 }
