@@ -243,7 +243,14 @@ func (s *Store) Notify(ctx context.Context, kind, message, dedupeKey string) err
 
 // Notifications lists notifications, newest first.
 func (s *Store) Notifications(ctx context.Context) ([]Notification, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, message, created_at FROM notifications ORDER BY id DESC`)
+	return s.NotificationsAfter(ctx, 0)
+}
+
+// NotificationsAfter lists the notifications whose ID is above after,
+// newest first. A server that logs notifications as they arrive passes
+// the highest ID it has logged.
+func (s *Store) NotificationsAfter(ctx context.Context, after int64) ([]Notification, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, kind, message, created_at FROM notifications WHERE id > ? ORDER BY id DESC`), after)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
 	}

@@ -425,35 +425,12 @@ which. It also deletes recordings older than recordings { delete_after }
 allows (S9), keeping a row for each as an audit trail.`,
 		Args: argsBetween(0, 0),
 		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
-			ctx := cmd.Context()
-			l, snap, err := ledgerFor(ctx, st)
+			job, err := runBillingJob(cmd.Context(), st)
 			if err != nil {
 				return err
 			}
-			cost, err := plan.MonthlyCost(snap)
-			if err != nil {
-				return err
-			}
-			var items []billing.FeeItem
-			for _, it := range cost.Items {
-				items = append(items, billing.FeeItem{Key: it.Key, Item: it.Item, What: it.What, Fee: it.Fee})
-			}
-			results, err := l.RunMonthly(ctx, items)
-			if err != nil {
-				return err
-			}
-			// Retention runs whatever the fees did; its error is reported
-			// after the fees, which are charged already.
-			expired, expireErr := recordingsFor(st, snap).Expire(ctx)
-			unpaid, failed := 0, 0
-			for _, r := range results {
-				switch {
-				case r.Outcome == "unpaid":
-					unpaid++
-				case strings.HasPrefix(r.Outcome, "error"):
-					failed++
-				}
-			}
+			results, expired, snap, l := job.Fees, job.Expired, job.snap, job.ledger
+			unpaid, failed, expireErr := job.Unpaid, job.Failed, job.ExpireErr
 			w := cmd.OutOrStdout()
 			if format == "json" {
 				if results == nil {
@@ -492,6 +469,54 @@ allows (S9), keeping a row for each as an audit trail.`,
 	addDBFlag(run, &db)
 	run.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return groupCmd(cmd, run)
+}
+
+// billingJob is what one run of the monthly billing job did.
+type billingJob struct {
+	Fees      []billing.FeeResult
+	Expired   int   // recordings deleted by retention
+	Unpaid    int   // fees the balance could not pay; they stay due
+	Failed    int   // fees that failed for another reason
+	ExpireErr error // retention's error; the fees are charged regardless
+
+	snap   *plan.Snapshot
+	ledger *billing.Ledger
+}
+
+// runBillingJob charges the monthly fees that are due and applies
+// recording retention. callflow billing run and the server's schedule
+// both run it; each fee is keyed by (item, month), so running it again
+// never charges twice.
+func runBillingJob(ctx context.Context, st *store.Store) (*billingJob, error) {
+	l, snap, err := ledgerFor(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	cost, err := plan.MonthlyCost(snap)
+	if err != nil {
+		return nil, err
+	}
+	var items []billing.FeeItem
+	for _, it := range cost.Items {
+		items = append(items, billing.FeeItem{Key: it.Key, Item: it.Item, What: it.What, Fee: it.Fee})
+	}
+	results, err := l.RunMonthly(ctx, items)
+	if err != nil {
+		return nil, err
+	}
+	job := &billingJob{Fees: results, snap: snap, ledger: l}
+	// Retention runs whatever the fees did; its error is reported after
+	// the fees, which are charged already.
+	job.Expired, job.ExpireErr = recordingsFor(st, snap).Expire(ctx)
+	for _, r := range results {
+		switch {
+		case r.Outcome == "unpaid":
+			job.Unpaid++
+		case strings.HasPrefix(r.Outcome, "error"):
+			job.Failed++
+		}
+	}
+	return job, nil
 }
 
 func newNotificationsCmd() *cobra.Command {

@@ -31,7 +31,7 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var db, listen, rtpPorts, httpAddr, inventory string
-	var grace time.Duration
+	var grace, billingEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve [DIR]",
 		Short: "Answer SIP calls on the live numbers and run their flows",
@@ -53,6 +53,11 @@ Every call leaves a record (callflow calls list).
 Prompts are prepared before any call: spoken ones with espeak-ng, audio
 files converted to 8 kHz, https audio fetched. Audio files are found in
 DIR, so serving flows that play files needs DIR.
+
+It runs the monthly billing job (callflow billing run) when it starts and
+then every --billing-every; the job charges each fee once per month however
+often it runs. Notifications (low balance, auto-recharge, storage full, fee
+unpaid) are logged as they are stored, whichever process stored them.
 
 It reloads when a new version is applied; calls in progress finish on the
 version they started with. SIGINT or SIGTERM stops taking calls (503) and
@@ -88,6 +93,10 @@ take their unavailable branch until phones can register.`,
 			}
 			b := &liveBuilder{st: st, dir: dir, log: log, recordings: recordingsDir(db),
 				cache: &prompt.Cache{Dir: filepath.Join(os.TempDir(), "callflow-prompts")}}
+			notes := &notificationLog{st: st, log: log}
+			if err := notes.start(ctx); err != nil {
+				return err
+			}
 			// What a crash left behind: calls still open, credits still held.
 			if n, err := st.CloseUnfinished(ctx); err != nil {
 				return err
@@ -121,11 +130,34 @@ take their unavailable branch until phones can register.`,
 			}
 			fmt.Fprintln(out)
 
+			runBilling := func() {
+				job, err := runBillingJob(ctx, st)
+				switch {
+				case err != nil:
+					log.Error("billing job failed; it runs again at the next interval", "err", err)
+				default:
+					log.Info("billing job ran", "fees", len(job.Fees), "unpaid", job.Unpaid, "failed", job.Failed, "recordings_deleted", job.Expired)
+					if job.ExpireErr != nil {
+						log.Error("recording retention failed", "err", job.ExpireErr)
+					}
+				}
+				notes.flush(ctx)
+			}
+			runBilling()
+			var billingTick <-chan time.Time
+			if billingEvery > 0 {
+				t := time.NewTicker(billingEvery)
+				defer t.Stop()
+				billingTick = t.C
+			}
 			reload := time.NewTicker(2 * time.Second)
 			defer reload.Stop()
 			for {
 				select {
+				case <-billingTick:
+					runBilling()
 				case <-reload.C:
+					notes.flush(ctx)
 					v, err := st.Live(ctx)
 					if err != nil || v.Version.ID == live.Version {
 						continue
@@ -159,7 +191,41 @@ take their unavailable branch until phones can register.`,
 	cmd.Flags().StringVar(&rtpPorts, "rtp-ports", "20000-29999", "the range of UDP ports for RTP")
 	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address for /healthz and /readyz; empty for none")
 	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "how long calls in progress may go on after SIGTERM")
+	cmd.Flags().DurationVar(&billingEvery, "billing-every", time.Hour, "how often to run the monthly billing job; 0 runs it only at start")
 	return cmd
+}
+
+// notificationLog logs the notifications stored since the server
+// started, each once, in the order they were stored.
+type notificationLog struct {
+	st   *store.Store
+	log  *slog.Logger
+	last int64
+}
+
+// start remembers the newest notification already stored: those were
+// there before this server and callflow notifications lists them.
+func (n *notificationLog) start(ctx context.Context) error {
+	ns, err := n.st.Notifications(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ns) > 0 {
+		n.last = ns[0].ID
+	}
+	return nil
+}
+
+func (n *notificationLog) flush(ctx context.Context) {
+	ns, err := n.st.NotificationsAfter(ctx, n.last)
+	if err != nil {
+		n.log.Warn("cannot read notifications", "err", err)
+		return
+	}
+	for i := len(ns) - 1; i >= 0; i-- {
+		n.log.Warn("notification", "kind", ns[i].Kind, "message", ns[i].Message)
+		n.last = ns[i].ID
+	}
 }
 
 func parsePorts(s string) (int, int, error) {
