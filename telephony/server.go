@@ -35,9 +35,21 @@ type Live struct {
 	// Begin, when set, is called before a call is answered: it returns
 	// the call's hooks (the meter, the record) and a function to call when
 	// the call ends, or an error to refuse the call with (ErrRefused says
-	// how). stop ends the call early, for example when credits run out.
-	Begin func(c CallInfo, stop func()) (hooks []vm.Hook, end func(vm.Effect), err error)
+	// how). stop ends the call early with a cause, for example when
+	// credits run out; the server hangs up.
+	//
+	// end gets the effect that ended the call and its cause: nil when the
+	// flow or the caller ended it, ErrServerStopped when the server hung
+	// up at shutdown, or the error given to stop.
+	Begin func(c CallInfo, stop func(cause error)) (hooks []vm.Hook, end func(final vm.Effect, cause error), err error)
 }
+
+// ErrServerStopped is the cause of a call the server hung up because it
+// was shutting down and the grace period was over.
+var ErrServerStopped = errors.New("server stopped")
+
+// errCallerHungUp cancels a call whose caller hung up.
+var errCallerHungUp = errors.New("caller hung up")
 
 // CallInfo describes a call being answered.
 type CallInfo struct {
@@ -68,7 +80,7 @@ type Server struct {
 
 	live   atomic.Pointer[Live]
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 
 	mu       sync.Mutex
 	draining bool                 // guarded by mu; no call begins once set
@@ -110,7 +122,7 @@ func NewServer(addr netip.AddrPort, lo, hi int, log *slog.Logger) (*Server, erro
 		log: log, ua: ua, srv: srv, dialogs: sipgo.NewDialogServerCache(client, contact),
 		rtpIP: addr.Addr(), ports: newPortPool(addr.Addr(), lo, hi), info: map[string]chan byte{},
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	srv.OnInvite(s.onInvite)
 	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { s.dialogs.ReadAck(req, tx) })
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
@@ -144,10 +156,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = fmt.Errorf("shutdown: calls still running at the deadline were hung up")
-		s.cancel()
+		s.cancel(ErrServerStopped)
 		<-done
 	}
-	s.cancel()
+	s.cancel(ErrServerStopped)
 	s.ua.Close()
 	return err
 }
@@ -214,10 +226,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 	// The call ends when the caller hangs up (the dialog's context), when
 	// Begin's stop is called, or when the server stops.
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(s.ctx)
+	defer cancel(nil)
 	var hooks []vm.Hook
-	end := func(vm.Effect) {}
+	end := func(vm.Effect, error) {}
 	if live.Begin != nil {
 		from := ""
 		if f := req.From(); f != nil {
@@ -254,7 +266,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	go func() {
 		select {
 		case <-dlg.Context().Done():
-			cancel()
+			cancel(errCallerHungUp)
 		case <-ctx.Done():
 		}
 	}()
@@ -274,7 +286,18 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if err != nil {
 		log.Error("call failed", "err", err)
 	}
-	end(final)
+	// A session ends as if the caller hung up whenever its context is
+	// cancelled; the cause tells who really ended the call.
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, errCallerHungUp) || errors.Is(cause, context.Canceled):
+		cause = nil
+	case cause != nil && final.Reason == vm.ReasonCallerHungUp:
+		final.Reason = vm.ReasonStopped
+	case cause == nil && final.Reason == vm.ReasonStopped:
+		cause = sess.Stopped
+	}
+	end(final, cause)
 	if final.Reason != vm.ReasonCallerHungUp && dlg.Context().Err() == nil {
 		byeCtx, byeCancel := context.WithTimeout(context.Background(), 5e9)
 		if err := dlg.Bye(byeCtx); err != nil {
@@ -282,7 +305,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		byeCancel()
 	}
-	log.Info("call ended", "reason", final.Reason.String())
+	if cause != nil {
+		log.Info("call ended", "reason", final.Reason.String(), "cause", cause)
+	} else {
+		log.Info("call ended", "reason", final.Reason.String())
+	}
 }
 
 // onInfo takes keys sent as SIP INFO (application/dtmf-relay).

@@ -2,6 +2,7 @@ package telephony_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -72,11 +73,13 @@ flow "menu" {
 // startServer runs a server on loopback with repo's flows, accepting
 // calls from trunks.
 func startServer(t *testing.T, trunks ...string) netip.AddrPort {
-	addr, _ := startServerWith(t, trunks...)
+	addr, _, _ := startServerWith(t, trunks...)
 	return addr
 }
 
-func startServerWith(t *testing.T, trunks ...string) (netip.AddrPort, *telephony.Server) {
+// startServerWith also returns the server and the Live it serves, which a
+// test may change and Load again.
+func startServerWith(t *testing.T, trunks ...string) (netip.AddrPort, *telephony.Server, telephony.Live) {
 	t.Helper()
 	cfg, diags := lang.NewParser().LoadSources([]lang.NamedSource{{Name: "r.hcl", Src: []byte(repo)}})
 	m, more := compiler.Check(cfg, compiler.Options{})
@@ -107,7 +110,7 @@ func startServerWith(t *testing.T, trunks ...string) (netip.AddrPort, *telephony
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Load(&telephony.Live{
+	live := telephony.Live{
 		Table: table, Programs: progs,
 		Prompt: func(c *vm.Const) (prompt.Audio, error) {
 			frames := 10
@@ -116,7 +119,8 @@ func startServerWith(t *testing.T, trunks ...string) (netip.AddrPort, *telephony
 			}
 			return prompt.Audio{Samples: make([]int16, frames*media.FrameSamples)}, nil
 		},
-	})
+	}
+	s.Load(&live)
 	go s.ServeUDP(conn)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -124,7 +128,7 @@ func startServerWith(t *testing.T, trunks ...string) (netip.AddrPort, *telephony
 		s.Shutdown(ctx)
 		conn.Close()
 	})
-	return addr, s
+	return addr, s, live
 }
 
 // phone is a SIP caller with an RTP socket.
@@ -267,7 +271,7 @@ func TestRefusals(t *testing.T) {
 // no BYE of its own, and a shutdown then finds no call left. Meanwhile,
 // a server shutting down refuses new calls with 503.
 func TestHangUpAndShutdown(t *testing.T) {
-	addr, srv := startServerWith(t, "127.0.0.0/8")
+	addr, srv, _ := startServerWith(t, "127.0.0.0/8")
 	p := newPhone(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -311,5 +315,54 @@ func TestHangUpAndShutdown(t *testing.T) {
 	case <-p.bye:
 		t.Error("the server sent BYE for a call the caller hung up")
 	default:
+	}
+}
+
+// Begin can refuse a call with a SIP status, and stop a call it admitted
+// with a cause (credits running out): the server hangs up with BYE and
+// end learns the cause, not "caller hung up".
+func TestBeginRefusesAndStops(t *testing.T) {
+	addr, srv, live := startServerWith(t, "127.0.0.0/8")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	errOut := errors.New("credits exhausted")
+	type ended struct {
+		final vm.Effect
+		cause error
+	}
+	stops := make(chan func(error), 1)
+	ends := make(chan ended, 1)
+	live.Begin = func(c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
+		if c.Number == "+14155550100" {
+			return nil, nil, &telephony.ErrRefused{Status: 402, Reason: "Payment Required"}
+		}
+		stops <- stop
+		return nil, func(final vm.Effect, cause error) { ends <- ended{final, cause} }, nil
+	}
+	srv.Load(&live)
+
+	p := newPhone(t)
+	if status, _ := p.call(ctx, addr, "+14155550100"); status != 402 {
+		t.Errorf("refused call: status %d, want 402", status)
+	}
+	status, sess := p.call(ctx, addr, "+14155550103")
+	if status != 200 {
+		t.Fatalf("status %d, want 200", status)
+	}
+	sess.Ack(ctx)
+	<-p.frames // the long prompt is playing
+	(<-stops)(errOut)
+	select {
+	case <-p.bye:
+	case <-ctx.Done():
+		t.Fatal("the server did not hang up a call that was stopped")
+	}
+	select {
+	case e := <-ends:
+		if e.cause != errOut || e.final.Reason != vm.ReasonStopped {
+			t.Errorf("end got reason %v, cause %v; want stopped, %v", e.final.Reason, e.cause, errOut)
+		}
+	case <-ctx.Done():
+		t.Fatal("end was not called")
 	}
 }

@@ -40,6 +40,9 @@ type Session struct {
 	// Keys, when set, delivers keys that arrive by SIP INFO; the session
 	// treats them as it treats RFC 4733 events.
 	Keys <-chan byte
+	// Stopped is set by Run when a hook stopped the call: the hook's
+	// error (vm.Machine.Err), such as credits running out.
+	Stopped error
 
 	keys      chan byte // from RTP, and Keys
 	mu        sync.Mutex
@@ -96,6 +99,7 @@ func (s *Session) Run(ctx context.Context, p *vm.Program) (vm.Effect, error) {
 			return e, err
 		}
 		if e.Kind == vm.EffectHangup {
+			s.Stopped = m.Err()
 			return e, nil
 		}
 		r, digit, err := s.perform(ctx, e)
