@@ -10,26 +10,27 @@
 package testscripts
 
 import (
-	"context"
-	"net/http"
-	"time"
-
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/callflow/callflow/store"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/callflow/callflow/store"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.txtar where a cmp against an archive file fails")
@@ -172,6 +173,7 @@ func TestScripts(t *testing.T) {
 			"exitcode": cmdExitCode,
 			"history":  cmdHistory,
 			"waithttp": cmdWaitHTTP,
+			"until":    cmdUntil,
 		},
 	})
 }
@@ -240,24 +242,58 @@ func cmdHistory(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(st.AddRecording(ctx, store.Recording{ID: "rec-2", CallID: "call-2", Kind: "voicemail", Path: audio, Seconds: 25, CreatedAt: t0.Add(time.Hour)}, 1<<40))
 }
 
-// cmdWaitHTTP implements `waithttp URL`: it waits, up to 60 s, until URL
-// answers 200 — a server started in the background is ready.
+// cmdWaitHTTP implements `waithttp URL [STATUS]`: it waits, up to 60 s,
+// until URL answers STATUS (200 by default) — a server started in the
+// background is ready, or one that was told to stop says so.
 func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waithttp URL")
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: waithttp URL [STATUS]")
+	}
+	want := http.StatusOK
+	if len(args) == 2 {
+		var err error
+		if want, err = strconv.Atoi(args[1]); err != nil {
+			ts.Fatalf("waithttp: status %q: %v", args[1], err)
+		}
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(args[0])
+		got := 0
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if got = resp.StatusCode; got == want {
 				return
 			}
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("%s did not answer 200 within 60 s: %v", args[0], err)
+			ts.Fatalf("%s did not answer %d within 60 s: status %d, %v", args[0], want, got, err)
 		}
 		time.Sleep(50 * time.Millisecond) // polling a server that is starting
+	}
+}
+
+// cmdUntil implements `until REGEXP program [args...]`: it runs program
+// again and again, as exec does, until its standard output matches
+// REGEXP, for at most 60 s. It waits for a state that another process
+// (a server in the background) reaches; stdout holds the last run's output.
+func cmdUntil(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: until REGEXP program [args...]")
+	}
+	re, err := regexp.Compile(args[0])
+	if err != nil {
+		ts.Fatalf("until: %v", err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		err := ts.Exec(args[1], args[2:]...)
+		if err == nil && re.MatchString(ts.ReadFile("stdout")) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not print %q within 60 s (last error: %v)", args[1], args[0], err)
+		}
+		time.Sleep(100 * time.Millisecond) // polling another process
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -58,6 +59,11 @@ It runs the monthly billing job (callflow billing run) when it starts and
 then every --billing-every; the job charges each fee once per month however
 often it runs. Notifications (low balance, auto-recharge, storage full, fee
 unpaid) are logged as they are stored, whichever process stored them.
+
+Voicemail messages are saved as WAV files in a directory beside the store
+(./callflow.db.recordings for ./callflow.db), within the storage plan.
+When it starts after a crash, it closes the calls the crash left open (as
+server-stopped) and gives back the credits their meters held.
 
 It reloads when a new version is applied; calls in progress finish on the
 version they started with. SIGINT or SIGTERM stops taking calls (503) and
@@ -107,6 +113,15 @@ take their unavailable branch until phones can register.`,
 			if err != nil {
 				return &exitError{code: exitFail, msg: err.Error()}
 			}
+			// No call runs yet, so every credit still reserved for a call
+			// was held by a meter that a crash stopped: give it back.
+			if l, _, err := ledgerFor(ctx, st); err != nil {
+				return err
+			} else if n, err := l.ReleaseReservations(ctx, func(string) bool { return false }); err != nil {
+				return err
+			} else if n > 0 {
+				log.Warn("gave back the credits reserved by calls a crash left running", "calls", n)
+			}
 			srv, err := telephony.NewServer(addr, lo, hi, log)
 			if err != nil {
 				return err
@@ -117,8 +132,9 @@ take their unavailable branch until phones can register.`,
 				return &exitError{code: exitFail, msg: fmt.Sprintf("cannot listen on udp %s: %v", listen, err)}
 			}
 			go srv.ServeUDP(conn)
+			var stopping atomic.Bool
 			if httpAddr != "" {
-				hs, err := serveHTTP(httpAddr)
+				hs, err := serveHTTP(httpAddr, &stopping)
 				if err != nil {
 					return &exitError{code: exitFail, msg: err.Error()}
 				}
@@ -171,6 +187,7 @@ take their unavailable branch until phones can register.`,
 					srv.Load(live)
 					fmt.Fprintf(out, "serving version %d\n", live.Version)
 				case <-ctx.Done():
+					stopping.Store(true)
 					fmt.Fprintf(out, "stopping: new calls get 503; waiting up to %s for the calls in progress\n", grace)
 					shutCtx, cancel := context.WithTimeout(context.Background(), grace)
 					defer cancel()
@@ -274,11 +291,18 @@ func applyForServe(ctx context.Context, cmd *cobra.Command, st *store.Store, dir
 	return nil
 }
 
-func serveHTTP(addr string) (*http.Server, error) {
+// serveHTTP serves /healthz, 200 while the process runs, and /readyz,
+// 200 while it takes calls and 503 once it stops taking them.
+func serveHTTP(addr string, stopping *atomic.Bool) (*http.Server, error) {
 	mux := http.NewServeMux()
-	ok := func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") }
-	mux.HandleFunc("/healthz", ok)
-	mux.HandleFunc("/readyz", ok)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if stopping.Load() {
+			http.Error(w, "stopping: not taking new calls", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on http %s: %v", addr, err)
@@ -385,14 +409,14 @@ func (b *liveBuilder) build(ctx context.Context) (*telephony.Live, error) {
 			return saved, err
 		},
 	}
-	l.Begin = func(c telephony.CallInfo, stop func()) ([]vm.Hook, func(vm.Effect), error) {
+	l.Begin = func(c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
 		return b.begin(c, stop, l, ledger, rates.IncomingRate(types[c.Number]), live.Flows[c.Flow])
 	}
 	return l, nil
 }
 
 // begin meters a call and opens its record.
-func (b *liveBuilder) begin(c telephony.CallInfo, stop func(), l *telephony.Live, ledger *billing.Ledger, rate billing.Micro, flowVersion int64) ([]vm.Hook, func(vm.Effect), error) {
+func (b *liveBuilder) begin(c telephony.CallInfo, stop func(error), l *telephony.Live, ledger *billing.Ledger, rate billing.Micro, flowVersion int64) ([]vm.Hook, func(vm.Effect, error), error) {
 	ctx := context.Background()
 	now := time.Now()
 	meter := &billing.Meter{Ledger: ledger, CallID: c.ID, Rate: rate}
@@ -422,27 +446,39 @@ func (b *liveBuilder) begin(c telephony.CallInfo, stop func(), l *telephony.Live
 			case t := <-tick.C:
 				if err := meter.Tick(ctx, t); errors.Is(err, billing.ErrCreditsExhausted) {
 					b.log.Warn("credits exhausted: ending the call", "call", c.ID)
-					stop()
+					stop(err)
 				}
 				rec.LastSeenAt, rec.Path = t, path.Path()
 				b.st.SaveCall(ctx, rec)
 			}
 		}
 	}()
-	end := func(final vm.Effect) {
+	end := func(final vm.Effect, cause error) {
 		close(done)
 		t := time.Now()
 		if err := meter.Stop(ctx, t); err != nil {
 			b.log.Error("meter", "call", c.ID, "err", err)
 		}
 		rec.Path, rec.EndedAt, rec.LastSeenAt = path.Path(), t, t
-		rec.Ending = final.Reason.String()
+		rec.Ending = ending(final, cause)
 		rec.Credits = int64(rate) * int64(meter.Minutes())
 		if err := b.st.SaveCall(ctx, rec); err != nil {
 			b.log.Error("call record", "call", c.ID, "err", err)
 		}
 	}
 	return []vm.Hook{meter, path}, end, nil
+}
+
+// ending is what a call record says about how the call ended: the
+// flow's reason, or who stopped it.
+func ending(final vm.Effect, cause error) string {
+	switch {
+	case errors.Is(cause, telephony.ErrServerStopped):
+		return "server-stopped"
+	case errors.Is(cause, billing.ErrCreditsExhausted):
+		return "credits-exhausted"
+	}
+	return final.Reason.String()
 }
 
 func promptKey(c *vm.Const) string { return c.Kind.String() + ":" + c.Text }
