@@ -143,6 +143,9 @@ func (s *Server) Load(l *Live) { s.live.Store(l) }
 // ServeUDP answers requests arriving on conn until Shutdown.
 func (s *Server) ServeUDP(conn net.PacketConn) error { return s.srv.ServeUDP(conn) }
 
+// ServeTCP answers requests arriving on l's connections until Shutdown.
+func (s *Server) ServeTCP(l net.Listener) error { return s.srv.ServeTCP(l) }
+
 // Shutdown stops taking calls — new INVITEs get 503 — and waits for the
 // calls in progress to end, or for ctx; then it hangs up what is left.
 func (s *Server) Shutdown(ctx context.Context) error {

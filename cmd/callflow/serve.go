@@ -132,6 +132,12 @@ take their unavailable branch until phones can register.`,
 				return &exitError{code: exitFail, msg: fmt.Sprintf("cannot listen on udp %s: %v", listen, err)}
 			}
 			go srv.ServeUDP(conn)
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				conn.Close()
+				return &exitError{code: exitFail, msg: fmt.Sprintf("cannot listen on tcp %s: %v", listen, err)}
+			}
+			go srv.ServeTCP(ln)
 			var stopping atomic.Bool
 			if httpAddr != "" {
 				hs, err := serveHTTP(httpAddr, &stopping)
@@ -140,7 +146,7 @@ take their unavailable branch until phones can register.`,
 				}
 				defer hs.Close()
 			}
-			fmt.Fprintf(out, "callflow serves version %d on udp %s (RTP ports %d-%d)", live.Version, conn.LocalAddr(), lo, hi)
+			fmt.Fprintf(out, "callflow serves version %d on udp and tcp %s (RTP ports %d-%d)", live.Version, conn.LocalAddr(), lo, hi)
 			if httpAddr != "" {
 				fmt.Fprintf(out, ", health on http://%s/healthz", httpAddr)
 			}
@@ -193,6 +199,7 @@ take their unavailable branch until phones can register.`,
 					defer cancel()
 					err := srv.Shutdown(shutCtx)
 					conn.Close()
+					ln.Close()
 					if err != nil {
 						return &exitError{code: exitFail, msg: err.Error()}
 					}
@@ -204,7 +211,7 @@ take their unavailable branch until phones can register.`,
 	}
 	addDBFlag(cmd, &db)
 	addInventoryFlag(cmd, &inventory)
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:5060", "SIP address to answer on (UDP)")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:5060", "SIP address to answer on, over UDP and TCP")
 	cmd.Flags().StringVar(&rtpPorts, "rtp-ports", "20000-29999", "the range of UDP ports for RTP")
 	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address for /healthz and /readyz; empty for none")
 	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "how long calls in progress may go on after SIGTERM")
