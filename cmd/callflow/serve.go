@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -326,6 +327,9 @@ type liveBuilder struct {
 	log        *slog.Logger
 	cache      *prompt.Cache
 	recordings string
+	// recorded holds, by call ID, the seconds of voicemail saved during
+	// calls in progress, for their records.
+	recorded sync.Map
 }
 
 func (b *liveBuilder) build(ctx context.Context) (*telephony.Live, error) {
@@ -412,6 +416,8 @@ func (b *liveBuilder) build(ctx context.Context) (*telephony.Live, error) {
 			saved, err := recordings.Save(context.Background(), store.Recording{ID: "rec-" + callID, CallID: callID, Kind: "voicemail", Path: path, Seconds: seconds})
 			if !saved {
 				os.Remove(path)
+			} else {
+				b.recorded.Store(callID, seconds)
 			}
 			return saved, err
 		},
@@ -469,6 +475,9 @@ func (b *liveBuilder) begin(c telephony.CallInfo, stop func(error), l *telephony
 		rec.Path, rec.EndedAt, rec.LastSeenAt = path.Path(), t, t
 		rec.Ending = ending(final, cause)
 		rec.Credits = int64(rate) * int64(meter.Minutes())
+		if s, ok := b.recorded.LoadAndDelete(c.ID); ok {
+			rec.RecordingS = s.(int64)
+		}
 		if err := b.st.SaveCall(ctx, rec); err != nil {
 			b.log.Error("call record", "call", c.ID, "err", err)
 		}
