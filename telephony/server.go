@@ -78,6 +78,9 @@ type Server struct {
 	rtpIP   netip.Addr
 	ports   *portPool
 
+	// Metrics counts calls, machine steps, packets and errors.
+	Metrics Metrics
+
 	live   atomic.Pointer[Live]
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -167,41 +170,47 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// refuse answers an INVITE with a final status and counts the outcome.
+func (s *Server) refuse(tx sip.ServerTransaction, req *sip.Request, status int, reason string) {
+	s.Metrics.outcome(fmt.Sprintf("refused-%d", status))
+	respond(tx, req, status, reason)
+}
+
 func respond(tx sip.ServerTransaction, req *sip.Request, status int, reason string) {
 	tx.Respond(sip.NewResponseFromRequest(req, status, reason, nil))
 }
 
 func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if !s.begin() {
-		respond(tx, req, sip.StatusServiceUnavailable, "Shutting Down")
+		s.refuse(tx, req, sip.StatusServiceUnavailable, "Shutting Down")
 		return
 	}
 	defer s.calls.Done()
 	live := s.live.Load()
 	if live == nil {
-		respond(tx, req, sip.StatusServiceUnavailable, "No Configuration Is Live")
+		s.refuse(tx, req, sip.StatusServiceUnavailable, "No Configuration Is Live")
 		return
 	}
 	src, err := netip.ParseAddrPort(req.Source())
 	if err != nil {
-		respond(tx, req, sip.StatusBadRequest, "Bad Source")
+		s.refuse(tx, req, sip.StatusBadRequest, "Bad Source")
 		return
 	}
 	d := live.Table.Route(src.Addr(), req.Recipient.User)
 	if d.Status != 0 {
 		s.log.Info("call refused", "from", src, "to", req.Recipient.User, "status", d.Status, "reason", d.Reason)
-		respond(tx, req, d.Status, d.Reason)
+		s.refuse(tx, req, d.Status, d.Reason)
 		return
 	}
 	prog := live.Programs[d.Flow]
 	if prog == nil {
-		respond(tx, req, sip.StatusInternalServerError, "Flow Not Loaded")
+		s.refuse(tx, req, sip.StatusInternalServerError, "Flow Not Loaded")
 		return
 	}
 	conn, port, err := s.ports.listen()
 	if err != nil {
 		s.log.Error("no RTP port", "err", err)
-		respond(tx, req, sip.StatusServiceUnavailable, "No Media Port")
+		s.refuse(tx, req, sip.StatusServiceUnavailable, "No Media Port")
 		return
 	}
 	defer conn.Close()
@@ -211,12 +220,12 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if errors.Is(err, media.ErrNoCommonCodec) {
 			status = 488
 		}
-		respond(tx, req, status, "Not Acceptable Here")
+		s.refuse(tx, req, status, "Not Acceptable Here")
 		return
 	}
 	dlg, err := s.dialogs.ReadInvite(req, tx)
 	if err != nil {
-		respond(tx, req, sip.StatusBadRequest, "Bad Request")
+		s.refuse(tx, req, sip.StatusBadRequest, "Bad Request")
 		return
 	}
 	defer dlg.Close()
@@ -243,10 +252,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		switch {
 		case errors.As(err, &refused):
 			log.Info("call refused", "status", refused.Status, "reason", refused.Reason)
+			s.Metrics.outcome(fmt.Sprintf("refused-%d", refused.Status))
 			dlg.Respond(refused.Status, refused.Reason, nil)
 			return
 		case err != nil:
 			log.Error("call not begun", "err", err)
+			s.Metrics.Errors.Add(1)
+			s.Metrics.outcome("refused-500")
 			dlg.Respond(sip.StatusInternalServerError, "Server Error", nil)
 			return
 		}
@@ -254,8 +266,12 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if err := dlg.RespondSDP(answer); err != nil {
 		log.Error("answer failed", "err", err)
+		s.Metrics.Errors.Add(1)
+		s.Metrics.outcome("answer-failed")
+		end(vm.Effect{Kind: vm.EffectHangup, Reason: vm.ReasonStopped}, err) // the meter stops, the record closes
 		return
 	}
+	s.Metrics.CallsActive.Add(1)
 	keys := make(chan byte, 16)
 	s.mu.Lock()
 	s.info[dlg.ID] = keys
@@ -275,7 +291,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}()
 	sess := &session.Session{
 		Conn: conn, Remote: net.UDPAddrFromAddrPort(neg.Remote), Codec: neg.PayloadType, DTMFType: neg.DTMFType,
-		Prompt: live.Prompt, Keys: keys,
+		Prompt: live.Prompt, Keys: keys, Sent: &s.Metrics.PacketsSent, Received: &s.Metrics.PacketsReceived,
 		Save: func(a prompt.Audio) (bool, error) {
 			if live.Save == nil {
 				return false, nil
@@ -283,11 +299,12 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return live.Save(callID, a)
 		},
 	}
-	sess.Hooks = hooks
+	sess.Hooks = append(hooks, stepCounter{&s.Metrics.VMSteps})
 	log.Info("call answered", "from", src)
 	final, err := sess.Run(ctx, prog)
 	if err != nil {
 		log.Error("call failed", "err", err)
+		s.Metrics.Errors.Add(1)
 	}
 	// A session ends as if the caller hung up whenever its context is
 	// cancelled; the cause tells who really ended the call.
@@ -300,7 +317,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	case cause == nil && final.Reason == vm.ReasonStopped:
 		cause = sess.Stopped
 	}
+	s.Metrics.CallsActive.Add(-1) // before end: whoever sees the record sees the gauge down
 	end(final, cause)
+	if errors.Is(cause, ErrServerStopped) {
+		s.Metrics.outcome("server-stopped")
+	} else {
+		s.Metrics.outcome(final.Reason.String())
+	}
 	if final.Reason != vm.ReasonCallerHungUp && dlg.Context().Err() == nil {
 		byeCtx, byeCancel := context.WithTimeout(context.Background(), 5e9)
 		if err := dlg.Bye(byeCtx); err != nil {

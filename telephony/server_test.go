@@ -209,7 +209,7 @@ func (p *phone) call(ctx context.Context, addr netip.AddrPort, number string) (i
 }
 
 func TestCallIsAnsweredPlaysAndHangsUp(t *testing.T) {
-	addr := startServer(t, "127.0.0.0/8")
+	addr, srv, _ := startServerWith(t, "127.0.0.0/8")
 	p := newPhone(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -236,12 +236,28 @@ func TestCallIsAnsweredPlaysAndHangsUp(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the server did not hang up after the announcement")
 	}
+	// The server counted the call before it hung up.
+	m := &srv.Metrics
+	if got := m.Outcomes(); got["flow-end"] != 1 || len(got) != 1 {
+		t.Errorf("outcomes %v, want one flow-end", got)
+	}
+	if m.PacketsSent.Load() < 10 || m.VMSteps.Load() < 3 || m.Errors.Load() != 0 {
+		t.Errorf("packets sent %d (want ≥ 10), VM steps %d (want ≥ 3: answer, play, hang up), errors %d",
+			m.PacketsSent.Load(), m.VMSteps.Load(), m.Errors.Load())
+	}
+	var text strings.Builder
+	m.WritePrometheus(&text)
+	for _, want := range []string{"# TYPE callflow_calls_total counter\n", `callflow_calls_total{outcome="flow-end"} 1` + "\n", "callflow_calls_active "} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, text.String())
+		}
+	}
 }
 
 func TestRefusals(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	trusted := startServer(t, "127.0.0.0/8")
+	trusted, srv, _ := startServerWith(t, "127.0.0.0/8")
 	p := newPhone(t)
 	for number, want := range map[string]int{
 		"+14155550199": 404, // not ours
@@ -251,6 +267,9 @@ func TestRefusals(t *testing.T) {
 		if status, _ := p.call(ctx, trusted, number); status != want {
 			t.Errorf("%s: status %d, want %d", number, status, want)
 		}
+	}
+	if got := srv.Metrics.Outcomes(); got["refused-404"] != 1 || got["refused-480"] != 2 {
+		t.Errorf("outcomes %v, want refused-404: 1, refused-480: 2", got)
 	}
 	// A server whose trunk is elsewhere refuses this caller, whatever it dials.
 	strange := startServer(t, "203.0.113.0/24")

@@ -174,6 +174,7 @@ func TestScripts(t *testing.T) {
 			"history":  cmdHistory,
 			"waithttp": cmdWaitHTTP,
 			"until":    cmdUntil,
+			"httpget":  cmdHTTPGet,
 		},
 	})
 }
@@ -295,5 +296,24 @@ func cmdUntil(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s did not print %q within 60 s (last error: %v)", args[1], args[0], err)
 		}
 		time.Sleep(100 * time.Millisecond) // polling another process
+	}
+}
+
+// cmdHTTPGet implements `httpget URL`: it fetches URL and prints the body
+// on stdout, for the stdout command; it fails unless the status is 200.
+func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: httpget URL")
+	}
+	resp, err := http.Get(args[0])
+	if err != nil {
+		ts.Fatalf("httpget: %v", err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(ts.Stdout(), resp.Body); err != nil {
+		ts.Fatalf("httpget: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		ts.Fatalf("httpget %s: status %d", args[0], resp.StatusCode)
 	}
 }

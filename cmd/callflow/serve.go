@@ -141,7 +141,7 @@ take their unavailable branch until phones can register.`,
 			go srv.ServeTCP(ln)
 			var stopping atomic.Bool
 			if httpAddr != "" {
-				hs, err := serveHTTP(httpAddr, &stopping)
+				hs, err := serveHTTP(httpAddr, &stopping, &srv.Metrics)
 				if err != nil {
 					return &exitError{code: exitFail, msg: err.Error()}
 				}
@@ -214,7 +214,7 @@ take their unavailable branch until phones can register.`,
 	addInventoryFlag(cmd, &inventory)
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:5060", "SIP address to answer on, over UDP and TCP")
 	cmd.Flags().StringVar(&rtpPorts, "rtp-ports", "20000-29999", "the range of UDP ports for RTP")
-	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address for /healthz and /readyz; empty for none")
+	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address for /healthz, /readyz and /metrics; empty for none")
 	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "how long calls in progress may go on after SIGTERM")
 	cmd.Flags().DurationVar(&billingEvery, "billing-every", time.Hour, "how often to run the monthly billing job; 0 runs it only at start")
 	return cmd
@@ -299,10 +299,15 @@ func applyForServe(ctx context.Context, cmd *cobra.Command, st *store.Store, dir
 	return nil
 }
 
-// serveHTTP serves /healthz, 200 while the process runs, and /readyz,
-// 200 while it takes calls and 503 once it stops taking them.
-func serveHTTP(addr string, stopping *atomic.Bool) (*http.Server, error) {
+// serveHTTP serves /healthz, 200 while the process runs; /readyz, 200
+// while it takes calls and 503 once it stops taking them; and /metrics,
+// for Prometheus.
+func serveHTTP(addr string, stopping *atomic.Bool, metrics *telephony.Metrics) (*http.Server, error) {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		metrics.WritePrometheus(w)
+	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if stopping.Load() {

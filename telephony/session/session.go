@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -43,6 +45,9 @@ type Session struct {
 	// Stopped is set by Run when a hook stopped the call: the hook's
 	// error (vm.Machine.Err), such as credits running out.
 	Stopped error
+	// Sent and Received, when set, count the RTP packets sent to the
+	// caller and received from them.
+	Sent, Received *atomic.Int64
 
 	keys      chan byte // from RTP, and Keys
 	mu        sync.Mutex
@@ -193,6 +198,9 @@ func (s *Session) send(payload []byte, samples int) error {
 		return err
 	}
 	_, err = s.Conn.WriteTo(b, s.Remote)
+	if err == nil && s.Sent != nil {
+		s.Sent.Add(1)
+	}
 	return err
 }
 
@@ -292,8 +300,9 @@ func (s *Session) receive(ctx context.Context) {
 	var dtmf media.DTMFReceiver
 	buf := make([]byte, 1500)
 	samples := make([]int16, 1500)
+	caller := hostOf(s.Remote)
 	for ctx.Err() == nil {
-		n, _, err := s.Conn.ReadFrom(buf)
+		n, from, err := s.Conn.ReadFrom(buf)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -304,9 +313,15 @@ func (s *Session) receive(ctx context.Context) {
 			}
 			return
 		}
+		if caller.IsValid() && hostOf(from) != caller {
+			continue // not from the caller's host: nobody else presses keys or speaks
+		}
 		var p rtp.Packet
 		if p.Unmarshal(buf[:n]) != nil {
 			continue // not RTP: ignored, as hostile input must be
+		}
+		if s.Received != nil {
+			s.Received.Add(1)
 		}
 		switch {
 		case s.DTMFType != 0 && p.PayloadType == s.DTMFType:
@@ -322,6 +337,16 @@ func (s *Session) receive(ctx context.Context) {
 			s.mu.Unlock()
 		}
 	}
+}
+
+// hostOf is the IP address of a UDP address, unmapped, or the zero Addr.
+func hostOf(a net.Addr) netip.Addr {
+	if u, ok := a.(*net.UDPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(u.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	return netip.Addr{}
 }
 
 // maxRecording bounds a message: two minutes, and a little more.

@@ -291,6 +291,24 @@ func TestKeyStopsThePrompt(t *testing.T) {
 	}
 }
 
+// RTP from anywhere but the caller's address is hostile: a key a stranger
+// sends to the call's port is not pressed.
+func TestKeysFromAStrangerAreIgnored(t *testing.T) {
+	c, srv := newPair(t)
+	stranger, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	defer stranger.Close()
+	s := &caller{t: t, conn: stranger, remote: srv.LocalAddr()}
+	done := run(t, context.Background(), "menu", c, srv, nil)
+	c.waitFrames(5)
+	s.press(1)
+	if r := wait(t, done); r.path != "ivr.menu announce.late" {
+		t.Errorf("path %q: the stranger's key was taken", r.path)
+	}
+}
+
 func TestMenuTimesOutAfterThePrompt(t *testing.T) {
 	c, srv := newPair(t)
 	start := time.Now()
