@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := sip-tester espeak-ng sox baresip-core postgresql
 
 GO ?= go
 
-.PHONY: test deps vet fuzz bench
+.PHONY: test deps vet fuzz bench bench-serve
 
 # The tests run through scripts/test-postgres, which starts a throwaway
 # PostgreSQL server (loopback only, in a temp dir), sets
@@ -45,3 +45,8 @@ fuzz:
 # bench runs the validate benchmark on a generated 10,000-flow repository.
 bench:
 	$(GO) run ./bench/validate
+
+# bench-serve runs a SIPp load against callflow serve and against SIPp's
+# do-nothing responder, and measures memory and goroutines per call.
+bench-serve:
+	$(GO) run ./bench/serve

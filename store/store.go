@@ -102,6 +102,14 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		q := fmt.Sprintf("file:%s?_txlock=immediate&_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)",
 			(&url.URL{Path: dsn}).EscapedPath(), lockWait.Milliseconds())
 		s.db, err = sql.Open("sqlite", q)
+		if err == nil {
+			// One connection: this process's queries take turns in Go's
+			// pool instead of racing for SQLite's lock. Under a load of
+			// calls, racing writers starve one another past the busy
+			// timeout; queued ones do not. Other processes still wait up
+			// to lockWait.
+			s.db.SetMaxOpenConns(1)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.where, err)

@@ -3,7 +3,9 @@ package telephony
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -46,7 +48,8 @@ func (m *Metrics) Outcomes() map[string]int64 {
 }
 
 // WritePrometheus writes the metrics in the Prometheus text format.
-func (m *Metrics) WritePrometheus(w io.Writer) error {
+func (m *Metrics) WritePrometheus(out io.Writer) error {
+	w := new(strings.Builder)
 	metric := func(name, kind, help string, v int64) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", name, help, name, kind, name, v)
 	}
@@ -64,7 +67,12 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	metric("callflow_vm_steps_total", "counter", "Effects the calls' machines returned.", m.VMSteps.Load())
 	metric("callflow_rtp_packets_sent_total", "counter", "RTP packets sent to callers.", m.PacketsSent.Load())
 	metric("callflow_rtp_packets_received_total", "counter", "RTP packets received from callers.", m.PacketsReceived.Load())
-	_, err := fmt.Fprintf(w, "# HELP callflow_errors_total Calls that failed through no fault of the caller's.\n# TYPE callflow_errors_total counter\ncallflow_errors_total %d\n", m.Errors.Load())
+	metric("callflow_errors_total", "counter", "Calls that failed through no fault of the caller's.", m.Errors.Load())
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	metric("go_goroutines", "gauge", "Goroutines that currently exist.", int64(runtime.NumGoroutine()))
+	metric("go_memstats_heap_inuse_bytes", "gauge", "Bytes in in-use heap spans.", int64(mem.HeapInuse))
+	_, err := io.WriteString(out, w.String())
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -383,5 +384,54 @@ func TestBeginRefusesAndStops(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("end was not called")
+	}
+}
+
+// After a run of calls, the server's goroutines and heap return to where
+// they were: nothing is left behind by a call that ended.
+func TestNoLeakAfterCalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the leak check waits for SIP transactions to expire")
+	}
+	addr := startServer(t, "127.0.0.0/8")
+	p := newPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	call := func() {
+		status, sess := p.call(ctx, addr, "+14155550100")
+		if status != 200 {
+			t.Fatalf("status %d", status)
+		}
+		sess.Ack(ctx)
+		select {
+		case <-p.bye:
+		case <-ctx.Done():
+			t.Fatal("no BYE")
+		}
+	}
+	call() // the first call starts what lives as long as the server
+	settle := func() (int, uint64) {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return runtime.NumGoroutine(), m.HeapInuse
+	}
+	g0, h0 := settle()
+	for i := 0; i < 30; i++ {
+		call()
+	}
+	// SIP transactions outlive their calls by the RFC 3261 timers (up to
+	// 32 s for a BYE over UDP); wait for them, not for a fixed time.
+	var g, h = settle()
+	for deadline := time.Now().Add(45 * time.Second); g > g0 && time.Now().Before(deadline); {
+		time.Sleep(250 * time.Millisecond) // polling the goroutine count
+		g, h = settle()
+	}
+	if g > g0 {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines after 30 calls, %d before:\n%s", g, g0, buf[:runtime.Stack(buf, true)])
+	}
+	if h > h0+4<<20 {
+		t.Errorf("heap in use grew from %d to %d bytes over 30 calls", h0, h)
 	}
 }
