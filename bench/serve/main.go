@@ -5,9 +5,12 @@
 //
 // For each rate in turn it places calls-per-rate × rate calls of half a
 // second to the acme support line (the welcome prompt plays over RTP,
-// the call is metered and recorded), then the same to `sipp -sn uas`. The
-// sustained rate of each is the highest rate whose run had 0 failed calls;
-// it reports both and their ratio. Then it holds -concurrent calls up at
+// the call is metered and recorded), then the same to `sipp -sn uas`. A
+// rate is sustained when its run had 0 failed calls and kept up: SIPp
+// caps the calls in progress at 4 s worth, so a responder that answers
+// slowly stretches the run, and a run that took more than 10% longer than
+// calls ÷ rate did not sustain its rate. It reports the highest sustained
+// rate of each and their ratio. Then it holds -concurrent calls up at
 // once and reads, from serve's /metrics, the goroutines and heap per
 // concurrent call above the idle server's (measured before any call; the
 // busy heap includes garbage not yet collected, so it is an upper bound).
@@ -116,13 +119,15 @@ func run(rates []int, perRate, concurrent int) error {
 	}{{"callflow serve", servePort, 43500}, {"sipp -sn uas", uasPort, 43600}} {
 		for _, r := range rates {
 			step(fmt.Sprintf("%s: %d calls at %d calls/s", target.name, r*perRate, r))
+			start := time.Now()
 			failed, err := load(target.port, target.mp, r, r*perRate)
 			if err != nil {
 				return err
 			}
-			if failed > 0 {
-				fmt.Fprintf(os.Stderr, "  %d failed calls\n", failed)
-				break
+			took := time.Since(start)
+			fmt.Fprintf(os.Stderr, "  %d failed calls; %.0f calls/s achieved\n", failed, float64(r*perRate)/took.Seconds())
+			if failed > 0 || took > time.Duration(float64(perRate)*1.1*float64(time.Second))+time.Second {
+				break // the second is SIPp's last calls and exit
 			}
 			best[target.name] = r
 		}
