@@ -228,6 +228,12 @@ type call struct {
 
 // run runs flow in a session against c, with keys from info.
 func run(t *testing.T, ctx context.Context, flow string, c *caller, srv net.PacketConn, info chan byte) <-chan call {
+	return runStorage(t, ctx, flow, c, srv, info, true)
+}
+
+// runStorage is run with storage that keeps messages only when room is
+// true: otherwise the storage plan is full (S7).
+func runStorage(t *testing.T, ctx context.Context, flow string, c *caller, srv net.PacketConn, info chan byte, room bool) <-chan call {
 	p := programs(t)[flow]
 	tr := &trace{p: p}
 	out := make(chan call, 1)
@@ -237,7 +243,13 @@ func run(t *testing.T, ctx context.Context, flow string, c *caller, srv net.Pack
 		Prompt: func(k *vm.Const) (prompt.Audio, error) {
 			return prompt.Audio{Samples: make([]int16, frames[k.Text]*media.FrameSamples)}, nil
 		},
-		Save:  func(a prompt.Audio) (bool, error) { saved = append(saved, a); return true, nil },
+		Save: func(a prompt.Audio) (bool, error) {
+			if !room {
+				return false, nil
+			}
+			saved = append(saved, a)
+			return true, nil
+		},
 		Hooks: []vm.Hook{tr},
 	}
 	go func() {
@@ -348,6 +360,23 @@ func TestVoicemailRecordsUntilHash(t *testing.T) {
 	}
 	if n := len(r.saved[0].Samples) / media.FrameSamples; n < 35 || n > 40 {
 		t.Errorf("the message holds %d frames; 40 were spoken", n)
+	}
+}
+
+// With the storage plan full, the caller's message is not kept and the
+// voicemail ends as no-message.
+func TestVoicemailNotSavedWhenStorageIsFull(t *testing.T) {
+	c, srv := newPair(t)
+	done := runStorage(t, context.Background(), "box", c, srv, nil, false)
+	c.waitFrames(frames["box"] + len(session.Beep.Samples)/media.FrameSamples)
+	c.speak(20)
+	c.press(11) // #
+	r := wait(t, done)
+	if r.final.Reason != vm.ReasonNoMessage || len(r.saved) != 0 {
+		t.Fatalf("ended %s with %d messages kept; want no-message and none", r.final.Reason, len(r.saved))
+	}
+	if r.path != "voicemail.box" {
+		t.Errorf("path %q", r.path)
 	}
 }
 
