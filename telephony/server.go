@@ -2,6 +2,8 @@ package telephony
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -170,6 +173,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// newCallID returns a new call ID: the time, for sorting by eye, and 64
+// random bits.
+func newCallID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+}
+
 // refuse answers an INVITE with a final status and counts the outcome.
 func (s *Server) refuse(tx sip.ServerTransaction, req *sip.Request, status int, reason string) {
 	s.Metrics.outcome(fmt.Sprintf("refused-%d", status))
@@ -230,11 +241,15 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	defer dlg.Close()
 
-	callID := ""
+	// The call's ID is ours, not the SIP Call-ID: that one is chosen by
+	// the far end, and a repeated one must not reuse a call's ledger keys
+	// or overwrite its record.
+	callID := newCallID()
+	sipCallID := ""
 	if h := req.CallID(); h != nil {
-		callID = h.Value()
+		sipCallID = h.Value()
 	}
-	log := s.log.With("call", callID, "flow", d.Flow, "number", d.Number)
+	log := s.log.With("call", callID, "sip_call_id", sipCallID, "flow", d.Flow, "number", d.Number)
 
 	// The call ends when the caller hangs up (the dialog's context), when
 	// Begin's stop is called, or when the server stops.

@@ -351,11 +351,13 @@ func TestBeginRefusesAndStops(t *testing.T) {
 		cause error
 	}
 	stops := make(chan func(error), 1)
+	ids := make(chan string, 1)
 	ends := make(chan ended, 1)
 	live.Begin = func(c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
 		if c.Number == "+14155550100" {
 			return nil, nil, &telephony.ErrRefused{Status: 402, Reason: "Payment Required"}
 		}
+		ids <- c.ID
 		stops <- stop
 		return nil, func(final vm.Effect, cause error) { ends <- ended{final, cause} }, nil
 	}
@@ -370,6 +372,10 @@ func TestBeginRefusesAndStops(t *testing.T) {
 		t.Fatalf("status %d, want 200", status)
 	}
 	sess.Ack(ctx)
+	// The call's ID is the server's own, not the Call-ID the caller chose.
+	if id, sipID := <-ids, sess.InviteRequest.CallID().Value(); id == "" || id == sipID {
+		t.Errorf("call ID %q; want one of the server's, not the SIP Call-ID %q", id, sipID)
+	}
 	<-p.frames // the long prompt is playing
 	(<-stops)(errOut)
 	select {
