@@ -51,6 +51,15 @@ type Live struct {
 // was shutting down and the grace period was over.
 var ErrServerStopped = errors.New("server stopped")
 
+// Ending names how a call ended, for its record and the metrics: the
+// flow's hang-up reason, or server-stopped when the server hung up.
+func Ending(final vm.Effect, cause error) string {
+	if errors.Is(cause, ErrServerStopped) {
+		return "server-stopped"
+	}
+	return final.Reason.String()
+}
+
 // errCallerHungUp cancels a call whose caller hung up.
 var errCallerHungUp = errors.New("caller hung up")
 
@@ -325,7 +334,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// cancelled; the cause tells who really ended the call.
 	cause := context.Cause(ctx)
 	switch {
-	case errors.Is(cause, errCallerHungUp) || errors.Is(cause, context.Canceled):
+	case errors.Is(cause, errCallerHungUp):
 		cause = nil
 	case cause != nil && final.Reason == vm.ReasonCallerHungUp:
 		final.Reason = vm.ReasonStopped
@@ -334,11 +343,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	s.Metrics.CallsActive.Add(-1) // before end: whoever sees the record sees the gauge down
 	end(final, cause)
-	if errors.Is(cause, ErrServerStopped) {
-		s.Metrics.outcome("server-stopped")
-	} else {
-		s.Metrics.outcome(final.Reason.String())
-	}
+	s.Metrics.outcome(Ending(final, cause))
 	if final.Reason != vm.ReasonCallerHungUp && dlg.Context().Err() == nil {
 		byeCtx, byeCancel := context.WithTimeout(context.Background(), 5e9)
 		if err := dlg.Bye(byeCtx); err != nil {

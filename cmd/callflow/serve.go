@@ -491,15 +491,12 @@ func (b *liveBuilder) begin(c telephony.CallInfo, stop func(error), l *telephony
 }
 
 // ending is what a call record says about how the call ended: the
-// flow's reason, or who stopped it.
+// telephony ending, or credits-exhausted when the meter stopped it.
 func ending(final vm.Effect, cause error) string {
-	switch {
-	case errors.Is(cause, telephony.ErrServerStopped):
-		return "server-stopped"
-	case errors.Is(cause, billing.ErrCreditsExhausted):
+	if errors.Is(cause, billing.ErrCreditsExhausted) {
 		return "credits-exhausted"
 	}
-	return final.Reason.String()
+	return telephony.Ending(final, cause)
 }
 
 func promptKey(c *vm.Const) string { return c.Kind.String() + ":" + c.Text }
