@@ -18,34 +18,6 @@ import (
 	"github.com/callflow/callflow/store"
 )
 
-// ledgerFor builds the organisation's ledger from what is live: its
-// auto-recharge setting (off for partners) and its currency.
-func ledgerFor(ctx context.Context, st *store.Store) (*billing.Ledger, *plan.Snapshot, error) {
-	live, err := st.Live(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	snap := plan.Empty()
-	if live.Version.ID != 0 {
-		if snap, err = plan.ParseSnapshot(live.Config); err != nil {
-			return nil, nil, err
-		}
-	}
-	l := &billing.Ledger{Store: st, Clock: billing.SystemClock{}, Payments: billing.Invoice{}}
-	if low, err := billing.ParseCredits(snap.Credits["low_balance"]); err == nil {
-		l.LowBalance = low
-	}
-	partner := snap.Organization["partner"] == "true" || snap.Organization["managed_by_partner"] == "true"
-	if snap.Credits["auto_recharge"] == "true" && !partner {
-		threshold, err1 := billing.ParseCredits(snap.Credits["auto_recharge.threshold"])
-		amount, err2 := billing.ParseCredits(snap.Credits["auto_recharge.amount"])
-		if err1 == nil && err2 == nil {
-			l.AutoRecharge = billing.AutoRecharge{Enabled: true, Threshold: threshold, Amount: amount}
-		}
-	}
-	return l, snap, nil
-}
-
 func currencyOf(s *plan.Snapshot) string {
 	if c := s.Organization["currency"]; c != "" {
 		return c
@@ -87,7 +59,7 @@ func newCreditsBalanceCmd() *cobra.Command {
 		Args:  argsBetween(0, 0),
 		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
 			ctx := cmd.Context()
-			l, snap, err := ledgerFor(ctx, st)
+			l, snap, err := plan.Ledger(ctx, st)
 			if err != nil {
 				return err
 			}
@@ -148,7 +120,7 @@ nothing and reports the first purchase, so a script can retry safely.`,
 		RunE: withStore(&db, &format, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			ctx := cmd.Context()
 			amount, _ := billing.ParseCredits(args[0]) // checked in PreRunE
-			l, snap, err := ledgerFor(ctx, st)
+			l, snap, err := plan.Ledger(ctx, st)
 			if err != nil {
 				return err
 			}
@@ -248,7 +220,7 @@ func (p *periodFlags) ledger(ctx context.Context, st *store.Store) (*billing.Led
 	if err != nil {
 		return nil, from, to, err
 	}
-	l, _, err := ledgerFor(ctx, st)
+	l, _, err := plan.Ledger(ctx, st)
 	return l, from, to, err
 }
 
@@ -359,15 +331,6 @@ func writeBars(w io.Writer, rows []barRow) {
 	}
 }
 
-// recordingsFor is the live storage plan and retention.
-func recordingsFor(st *store.Store, snap *plan.Snapshot) *billing.Recordings {
-	p := snap.Recordings["plan"]
-	if p == "" {
-		p = "free"
-	}
-	return &billing.Recordings{Store: st, Clock: billing.SystemClock{}, Plan: p, DeleteAfter: snap.Recordings["delete_after"]}
-}
-
 func newStorageCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "storage",
@@ -384,11 +347,11 @@ plan in recordings { plan } and apply it.`,
 		Args: argsBetween(0, 0),
 		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
 			ctx := cmd.Context()
-			_, snap, err := ledgerFor(ctx, st)
+			_, snap, err := plan.Ledger(ctx, st)
 			if err != nil {
 				return err
 			}
-			u, err := recordingsFor(st, snap).Usage(ctx)
+			u, err := plan.Recordings(st, snap).Usage(ctx)
 			if err != nil {
 				return err
 			}
@@ -488,7 +451,7 @@ type billingJob struct {
 // both run it; each fee is keyed by (item, month), so running it again
 // never charges twice.
 func runBillingJob(ctx context.Context, st *store.Store) (*billingJob, error) {
-	l, snap, err := ledgerFor(ctx, st)
+	l, snap, err := plan.Ledger(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -507,7 +470,7 @@ func runBillingJob(ctx context.Context, st *store.Store) (*billingJob, error) {
 	job := &billingJob{Fees: results, snap: snap, ledger: l}
 	// Retention runs whatever the fees did; its error is reported after
 	// the fees, which are charged already.
-	job.Expired, job.ExpireErr = recordingsFor(st, snap).Expire(ctx)
+	job.Expired, job.ExpireErr = plan.Recordings(st, snap).Expire(ctx)
 	for _, r := range results {
 		switch {
 		case r.Outcome == "unpaid":

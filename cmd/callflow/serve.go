@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,21 +13,17 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/callflow/callflow/billing"
-	"github.com/callflow/callflow/compiler"
 	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony"
 	"github.com/callflow/callflow/telephony/prompt"
-	"github.com/callflow/callflow/telephony/route"
-	"github.com/callflow/callflow/vm"
+	"github.com/callflow/callflow/telephony/serving"
 )
 
 func newServeCmd() *cobra.Command {
@@ -98,30 +93,26 @@ take their unavailable branch until phones can register.`,
 					return err
 				}
 			}
-			b := &liveBuilder{st: st, dir: dir, log: log, recordings: recordingsDir(db),
-				cache: &prompt.Cache{Dir: filepath.Join(os.TempDir(), "callflow-prompts")}}
+			b := &serving.Builder{Store: st, Dir: dir, Log: log, Recordings: recordingsDir(db),
+				Cache: &prompt.Cache{Dir: filepath.Join(os.TempDir(), "callflow-prompts")}}
 			notes := &notificationLog{st: st, log: log}
 			if err := notes.start(ctx); err != nil {
 				return err
 			}
 			// What a crash left behind: calls still open, credits still held.
-			if n, err := st.CloseUnfinished(ctx); err != nil {
+			if closed, released, err := serving.Recover(ctx, st); err != nil {
 				return err
-			} else if n > 0 {
-				log.Warn("closed calls left running by a crash", "calls", n)
+			} else {
+				if closed > 0 {
+					log.Warn("closed calls left running by a crash", "calls", closed)
+				}
+				if released > 0 {
+					log.Warn("gave back the credits reserved by calls a crash left running", "calls", released)
+				}
 			}
-			live, err := b.build(ctx)
+			live, err := b.Build(ctx)
 			if err != nil {
 				return &exitError{code: exitFail, msg: err.Error()}
-			}
-			// No call runs yet, so every credit still reserved for a call
-			// was held by a meter that a crash stopped: give it back.
-			if l, _, err := ledgerFor(ctx, st); err != nil {
-				return err
-			} else if n, err := l.ReleaseReservations(ctx, func(string) bool { return false }); err != nil {
-				return err
-			} else if n > 0 {
-				log.Warn("gave back the credits reserved by calls a crash left running", "calls", n)
 			}
 			srv, err := telephony.NewServer(addr, lo, hi, log)
 			if err != nil {
@@ -185,7 +176,7 @@ take their unavailable branch until phones can register.`,
 					if err != nil || v.Version.ID == live.Version {
 						continue
 					}
-					next, err := b.build(ctx)
+					next, err := b.Build(ctx)
 					if err != nil {
 						log.Error("new version not loaded; the old one goes on", "version", v.Version.ID, "err", err)
 						continue
@@ -323,238 +314,4 @@ func serveHTTP(addr string, stopping *atomic.Bool, metrics *telephony.Metrics) (
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go hs.Serve(ln)
 	return hs, nil
-}
-
-// liveBuilder makes the server's Live from what the store holds.
-type liveBuilder struct {
-	st         *store.Store
-	dir        string
-	log        *slog.Logger
-	cache      *prompt.Cache
-	recordings string
-	// recorded holds, by call ID, the seconds of voicemail saved during
-	// calls in progress, for their records.
-	recorded sync.Map
-}
-
-func (b *liveBuilder) build(ctx context.Context) (*telephony.Live, error) {
-	live, err := b.st.Live(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if live.Version.ID == 0 {
-		return nil, fmt.Errorf("nothing is live in %s: apply a configuration first, or give serve its directory", b.st)
-	}
-	snap, err := plan.ParseSnapshot(live.Config)
-	if err != nil {
-		return nil, err
-	}
-	table := route.Table{Country: snap.Organization["country"], Numbers: map[string]route.Number{}}
-	for name, t := range snap.Trunks {
-		for _, n := range plan.ListRefs(t["inbound_from"]) {
-			prefix, err := compiler.ParseNetwork(n)
-			if err != nil {
-				return nil, fmt.Errorf("trunk %s: %v", name, err)
-			}
-			table.Trunks = append(table.Trunks, prefix)
-		}
-	}
-	flowOf := map[string]string{}
-	for name, f := range snap.Flows {
-		for _, ref := range plan.ListRefs(f.Settings["numbers"]) {
-			flowOf[strings.TrimPrefix(ref, "number.")] = name
-		}
-	}
-	types := map[string]string{}
-	for name, n := range snap.Numbers {
-		flow := flowOf[name]
-		table.Numbers[n["e164"]] = route.Number{Name: name, Flow: flow, Enabled: flow != "" && snap.Flows[flow].Settings["enabled"] == "true"}
-		types[n["e164"]] = n["type"]
-	}
-	programs := map[string]*vm.Program{}
-	for name, v := range live.Flows {
-		fv, err := b.st.FlowVersion(ctx, name, v)
-		if err != nil {
-			return nil, err
-		}
-		if programs[name], err = vm.Decode(fv.Program); err != nil {
-			return nil, fmt.Errorf("flow %s version %d: %w", name, v, err)
-		}
-	}
-	audio, err := b.prompts(ctx, programs)
-	if err != nil {
-		return nil, err
-	}
-	rates, err := plan.RateCard(snap)
-	if err != nil {
-		return nil, err
-	}
-	ledger, _, err := ledgerFor(ctx, b.st)
-	if err != nil {
-		return nil, err
-	}
-	recordings := recordingsFor(b.st, snap)
-	l := &telephony.Live{
-		Version: live.Version.ID, Table: table, Programs: programs,
-		Prompt: func(c *vm.Const) (prompt.Audio, error) {
-			a, ok := audio[promptKey(c)]
-			if !ok {
-				return prompt.Audio{}, fmt.Errorf("prompt %s %q was not prepared", c.Kind, c.Text)
-			}
-			return a, nil
-		},
-		Save: func(callID string, a prompt.Audio) (bool, error) {
-			if err := os.MkdirAll(b.recordings, 0o755); err != nil {
-				return false, err
-			}
-			path := filepath.Join(b.recordings, safeName(callID)+".wav")
-			f, err := os.Create(path)
-			if err != nil {
-				return false, err
-			}
-			if err := prompt.EncodeWAV(f, a); err != nil {
-				f.Close()
-				return false, err
-			}
-			f.Close()
-			seconds := int64(a.Duration() / time.Second)
-			saved, err := recordings.Save(context.Background(), store.Recording{ID: "rec-" + callID, CallID: callID, Kind: "voicemail", Path: path, Seconds: seconds})
-			if !saved {
-				os.Remove(path)
-			} else {
-				b.recorded.Store(callID, seconds)
-			}
-			return saved, err
-		},
-	}
-	l.Begin = func(c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
-		return b.begin(c, stop, l, ledger, rates.IncomingRate(types[c.Number]), live.Flows[c.Flow])
-	}
-	return l, nil
-}
-
-// begin meters a call and opens its record.
-func (b *liveBuilder) begin(c telephony.CallInfo, stop func(error), l *telephony.Live, ledger *billing.Ledger, rate billing.Micro, flowVersion int64) ([]vm.Hook, func(vm.Effect, error), error) {
-	ctx := context.Background()
-	now := time.Now()
-	meter := &billing.Meter{Ledger: ledger, CallID: c.ID, Rate: rate}
-	if err := meter.Start(ctx, now); errors.Is(err, billing.ErrCreditsExhausted) {
-		return nil, nil, &telephony.ErrRefused{Status: 402, Reason: "Payment Required"}
-	} else if err != nil {
-		return nil, nil, err
-	}
-	path := &telephony.PathHook{Program: l.Programs[c.Flow]}
-	rec := store.Call{ID: c.ID, Direction: "incoming", From: c.From, To: c.Number, Flow: c.Flow, FlowVersion: flowVersion, StartedAt: now, LastSeenAt: now}
-	for _, n := range l.Table.Numbers {
-		if n.Flow == c.Flow {
-			rec.NumberName = n.Name
-		}
-	}
-	if err := b.st.SaveCall(ctx, rec); err != nil {
-		b.log.Error("call record", "call", c.ID, "err", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		tick := time.NewTicker(time.Minute)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case t := <-tick.C:
-				if err := meter.Tick(ctx, t); errors.Is(err, billing.ErrCreditsExhausted) {
-					b.log.Warn("credits exhausted: ending the call", "call", c.ID)
-					stop(err)
-				}
-				rec.LastSeenAt, rec.Path = t, path.Path()
-				b.st.SaveCall(ctx, rec)
-			}
-		}
-	}()
-	end := func(final vm.Effect, cause error) {
-		close(done)
-		t := time.Now()
-		if err := meter.Stop(ctx, t); err != nil {
-			b.log.Error("meter", "call", c.ID, "err", err)
-		}
-		rec.Path, rec.EndedAt, rec.LastSeenAt = path.Path(), t, t
-		rec.Ending = ending(final, cause)
-		rec.Credits = int64(rate) * int64(meter.Minutes())
-		if s, ok := b.recorded.LoadAndDelete(c.ID); ok {
-			rec.RecordingS = s.(int64)
-		}
-		if err := b.st.SaveCall(ctx, rec); err != nil {
-			b.log.Error("call record", "call", c.ID, "err", err)
-		}
-	}
-	return []vm.Hook{meter, path}, end, nil
-}
-
-// ending is what a call record says about how the call ended: the
-// telephony ending, or credits-exhausted when the meter stopped it.
-func ending(final vm.Effect, cause error) string {
-	if errors.Is(cause, billing.ErrCreditsExhausted) {
-		return "credits-exhausted"
-	}
-	return telephony.Ending(final, cause)
-}
-
-func promptKey(c *vm.Const) string { return c.Kind.String() + ":" + c.Text }
-
-// prompts prepares every prompt of the programs, before any call.
-func (b *liveBuilder) prompts(ctx context.Context, programs map[string]*vm.Program) (map[string]prompt.Audio, error) {
-	out := map[string]prompt.Audio{}
-	for flow, p := range programs {
-		for i := range p.Consts {
-			c := &p.Consts[i]
-			if c.Kind != vm.ConstSay && c.Kind != vm.ConstPlay {
-				if c.Kind == vm.ConstQueue && c.Text != "" {
-					c = &vm.Const{Kind: vm.ConstPlay, Text: c.Text} // hold music
-				} else {
-					continue
-				}
-			}
-			if _, ok := out[promptKey(c)]; ok {
-				continue
-			}
-			path, err := b.prepare(ctx, p, c)
-			if err != nil {
-				return nil, fmt.Errorf("flow %s: %w", flow, err)
-			}
-			a, err := prompt.Load(path)
-			if err != nil {
-				return nil, err
-			}
-			out[promptKey(c)] = a
-		}
-	}
-	return out, nil
-}
-
-func (b *liveBuilder) prepare(ctx context.Context, p *vm.Program, c *vm.Const) (string, error) {
-	switch {
-	case c.Kind == vm.ConstSay:
-		return b.cache.Say(ctx, c.Text)
-	case strings.Contains(c.Text, "://"):
-		return b.cache.URL(ctx, c.Text)
-	case b.dir == "":
-		return "", fmt.Errorf("audio file %s: serve needs the repository to find audio files; run callflow serve DIR", c.Text)
-	}
-	// A file is named relative to the file of the flow that plays it.
-	for _, s := range p.States {
-		path := filepath.Join(b.dir, filepath.Dir(s.Range.Filename), c.Text)
-		if _, err := os.Stat(path); err == nil {
-			return b.cache.File(path)
-		}
-	}
-	return "", fmt.Errorf("audio file %s not found under %s", c.Text, b.dir)
-}
-
-func safeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-			return r
-		}
-		return '_'
-	}, s)
 }
