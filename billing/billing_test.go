@@ -44,6 +44,9 @@ func ledger(s *store.Store) (*billing.Ledger, *clock) {
 // (available, or any call's reservation) is negative.
 func checkInvariants(t *testing.T, s *store.Store) {
 	t.Helper()
+	if err := s.CheckLedger(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	all, err := s.Balances(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)

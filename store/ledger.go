@@ -111,6 +111,9 @@ func (s *Store) Post(ctx context.Context, t Txn, guard Guard) (Txn, bool, error)
 			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO ledger_entries (txn_id, account, amount) VALUES (?, ?, ?)`), t.ID, p.Account, p.Amount); err != nil {
 				return err
 			}
+			if err := s.addToBalance(ctx, tx, p.Account, p.Amount); err != nil {
+				return err
+			}
 		}
 		stored = t
 		return nil
@@ -165,10 +168,26 @@ func (s *Store) postings(ctx context.Context, q querier, id int64) ([]Posting, e
 	return ps, rows.Err()
 }
 
+// addToBalance keeps ledger_balances equal to the sum of each account's
+// postings, in the transaction that posts. An account at zero has no row,
+// so that the table holds only the accounts that hold something (the
+// per-call reservations come and go by the thousand).
+func (s *Store) addToBalance(ctx context.Context, tx *sql.Tx, account string, amount int64) error {
+	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO ledger_balances (account, balance) VALUES (?, ?)
+ON CONFLICT (account) DO UPDATE SET balance = ledger_balances.balance + excluded.balance`), account, amount); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM ledger_balances WHERE account = ? AND balance = 0`), account)
+	return err
+}
+
 func (s *Store) balance(ctx context.Context, q querier, account string) (int64, error) {
-	var sum sql.NullInt64
-	err := q.QueryRowContext(ctx, s.rebind(`SELECT SUM(amount) FROM ledger_entries WHERE account = ?`), account).Scan(&sum)
-	return sum.Int64, err
+	var b int64
+	err := q.QueryRowContext(ctx, s.rebind(`SELECT balance FROM ledger_balances WHERE account = ?`), account).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return b, err
 }
 
 // Balance returns an account's balance.
@@ -271,7 +290,7 @@ func (s *Store) NotificationsAfter(ctx context.Context, after int64) ([]Notifica
 // Balances returns the balance of every account whose name starts with
 // prefix, skipping accounts at zero.
 func (s *Store) Balances(ctx context.Context, prefix string) (map[string]int64, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT account, SUM(amount) FROM ledger_entries WHERE account LIKE ? ESCAPE '\' GROUP BY account`), likePrefix(prefix))
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT account, balance FROM ledger_balances WHERE account LIKE ? ESCAPE '\'`), likePrefix(prefix))
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
 	}
@@ -366,4 +385,37 @@ func (s *Store) FollowUpDone(ctx context.Context, key string) error {
 		_, err := tx.ExecContext(ctx, s.rebind(`UPDATE ledger_outbox SET done_at = ? WHERE idem_key = ?`), now(), key)
 		return err
 	})
+}
+
+// CheckLedger verifies that every account's kept balance equals the sum
+// of its postings, and that the postings of the whole ledger sum to zero.
+// It reads the whole ledger; it is for tests and audits, not for calls.
+func (s *Store) CheckLedger(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT COALESCE(e.account, b.account), COALESCE(e.sum, 0), COALESCE(b.balance, 0)
+FROM (SELECT account, SUM(amount) AS sum FROM ledger_entries GROUP BY account) e
+FULL OUTER JOIN ledger_balances b ON b.account = e.account
+WHERE COALESCE(e.sum, 0) <> COALESCE(b.balance, 0)`)
+	if err != nil {
+		return fmt.Errorf("store %s: %w", s.where, explain(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var account string
+		var sum, kept int64
+		if err := rows.Scan(&account, &sum, &kept); err != nil {
+			return err
+		}
+		return fmt.Errorf("ledger: account %s has postings summing to %d but a kept balance of %d", account, sum, kept)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var total sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT SUM(amount) FROM ledger_entries`).Scan(&total); err != nil {
+		return fmt.Errorf("store %s: %w", s.where, explain(err))
+	}
+	if total.Int64 != 0 {
+		return fmt.Errorf("ledger: the postings sum to %d, not 0", total.Int64)
+	}
+	return nil
 }

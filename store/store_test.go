@@ -221,21 +221,26 @@ func TestSchemaVersions(t *testing.T) {
 
 func setSchemaVersion(t *testing.T, dsn string, v int) {
 	t.Helper()
-	driver, name := "sqlite", dsn
+	execRaw(t, dsn, fmt.Sprintf("UPDATE store_meta SET value = '%d' WHERE key = 'schema_version'", v))
+}
+
+// execRaw runs statements on the store's database directly, as damage or
+// an older callflow would.
+func execRaw(t *testing.T, dsn string, stmts ...string) {
+	t.Helper()
+	driver := "sqlite"
 	if strings.HasPrefix(dsn, "postgres") {
 		driver = "pgx"
 	}
-	db, err := sql.Open(driver, name)
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	q := "UPDATE store_meta SET value = ? WHERE key = 'schema_version'"
-	if driver == "pgx" {
-		q = strings.Replace(q, "?", "$1", 1)
-	}
-	if _, err := db.Exec(q, fmt.Sprint(v)); err != nil {
-		t.Fatal(err)
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 }
 
