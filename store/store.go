@@ -22,6 +22,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -41,6 +43,13 @@ type Store struct {
 	where   string // the file or URL, for messages (no password)
 	id      string // the store's identity, made when it was created
 	planKey string // the secret that signs saved plans; never shown
+
+	writes    chan *write   // to the writer; see tx
+	closing   chan struct{} // closed by Close
+	writerEnd chan struct{} // closed when the writer has stopped
+	closeOnce sync.Once
+	commits   atomic.Int64 // transactions committed by the writer
+	committed atomic.Int64 // writes in them
 }
 
 // SignPlan returns the signature of a saved plan's contents, made with a
@@ -114,19 +123,26 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.where, err)
 	}
+	s.startWriter()
 	if err := s.db.PingContext(ctx); err != nil {
+		s.stopWriter()
 		s.db.Close()
 		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
 	}
 	if err := s.migrate(ctx); err != nil {
+		s.stopWriter()
 		s.db.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Close closes the store.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the store. Writes already handed to the writer finish
+// first; later ones fail.
+func (s *Store) Close() error {
+	s.stopWriter()
+	return s.db.Close()
+}
 
 // String names the store for messages, without any password.
 func (s *Store) String() string { return s.where }
@@ -174,39 +190,6 @@ func (s *Store) rebind(q string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// tx runs fn in a transaction that holds the store's write lock, and
-// commits if fn returns nil.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	var opts *sql.TxOptions
-	if s.dialect == postgres {
-		// Read committed, whatever the server's default: each statement
-		// after the lock below must see what the writer before committed.
-		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
-	}
-	tx, err := s.db.BeginTx(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("store %s: %w", s.where, explain(err))
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	if s.dialect == postgres {
-		// One writer at a time across every node, waiting as long as
-		// SQLite does before giving up.
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = '%dms'", lockWait.Milliseconds())); err != nil {
-			return fmt.Errorf("store %s: %w", s.where, err)
-		}
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7262010)"); err != nil {
-			return fmt.Errorf("store %s: waiting for another writer: %w", s.where, err)
-		}
-	}
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store %s: commit: %w", s.where, explain(err))
-	}
-	return nil
 }
 
 // ErrNotFound is returned (wrapped) when a version or flow does not exist.
