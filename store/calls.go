@@ -67,10 +67,10 @@ func (s *Store) SaveCall(ctx context.Context, c Call) error {
 		c.LastSeenAt = c.StartedAt
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO calls (id, direction, from_number, to_number, number_name, flow, flow_version, path, agent, started_at, answered_at, ended_at, last_seen_at, recording_s, credits, ending)
+		_, err := s.execTx(ctx, tx, `INSERT INTO calls (id, direction, from_number, to_number, number_name, flow, flow_version, path, agent, started_at, answered_at, ended_at, last_seen_at, recording_s, credits, ending)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET path = excluded.path, agent = excluded.agent, answered_at = excluded.answered_at, ended_at = excluded.ended_at,
-	last_seen_at = excluded.last_seen_at, recording_s = excluded.recording_s, credits = excluded.credits, ending = excluded.ending`),
+	last_seen_at = excluded.last_seen_at, recording_s = excluded.recording_s, credits = excluded.credits, ending = excluded.ending`,
 			c.ID, c.Direction, c.From, c.To, c.NumberName, c.Flow, c.FlowVersion, strings.Join(c.Path, " "), c.Agent,
 			c.StartedAt.UTC().Format(timeLayout), formatTimeOrNull(c.AnsweredAt), formatTimeOrNull(c.EndedAt), c.LastSeenAt.UTC().Format(timeLayout),
 			c.RecordingS, c.Credits, c.Ending)
@@ -84,7 +84,7 @@ ON CONFLICT (id) DO UPDATE SET path = excluded.path, agent = excluded.agent, ans
 func (s *Store) CloseUnfinished(ctx context.Context) (int, error) {
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE calls SET ended_at = last_seen_at, ending = 'server-stopped' WHERE ended_at IS NULL`)
+		res, err := s.execTx(ctx, tx, `UPDATE calls SET ended_at = last_seen_at, ending = 'server-stopped' WHERE ended_at IS NULL`)
 		if err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func (s *Store) Calls(ctx context.Context, f CallFilter) ([]Call, error) {
 		q += ` AND agent = ?`
 		args = append(args, f.Agent)
 	}
-	rows, err := s.db.QueryContext(ctx, s.rebind(q+` ORDER BY started_at DESC, id`), args...)
+	rows, err := s.query(ctx, s.db, q+` ORDER BY started_at DESC, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
 	}
@@ -153,7 +153,7 @@ func (s *Store) Calls(ctx context.Context, f CallFilter) ([]Call, error) {
 func (s *Store) Recording(ctx context.Context, id string) (Recording, error) {
 	var r Recording
 	var at, del string
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id, call_id, kind, path, seconds, created_at, COALESCE(deleted_at, ''), COALESCE(deleted_why, '') FROM recordings WHERE id = ?`), id).
+	err := s.queryRow(ctx, s.db, `SELECT id, call_id, kind, path, seconds, created_at, COALESCE(deleted_at, ''), COALESCE(deleted_why, '') FROM recordings WHERE id = ?`, id).
 		Scan(&r.ID, &r.CallID, &r.Kind, &r.Path, &r.Seconds, &at, &del, &r.DeletedWhy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("no recording %q: %w", id, ErrNotFound)

@@ -90,25 +90,25 @@ func (s *Store) Post(ctx context.Context, t Txn, guard Guard) (Txn, bool, error)
 			}
 		}
 		for _, f := range followUps {
-			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO ledger_outbox (idem_key, kind, payload, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`),
+			if _, err := s.execTx(ctx, tx, `INSERT INTO ledger_outbox (idem_key, kind, payload, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`,
 				f.Key, f.Kind, f.Payload, now()); err != nil {
 				return err
 			}
 		}
 		var last sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT MAX(id) FROM ledger_txns`).Scan(&last); err != nil {
+		if err := s.queryRow(ctx, tx, `SELECT MAX(id) FROM ledger_txns`).Scan(&last); err != nil {
 			return err
 		}
 		t.ID = last.Int64 + 1
 		if t.CreatedAt.IsZero() {
 			t.CreatedAt = time.Now().UTC()
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO ledger_txns (id, idem_key, fingerprint, kind, actor, memo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := s.execTx(ctx, tx, `INSERT INTO ledger_txns (id, idem_key, fingerprint, kind, actor, memo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, t.Key, fp, t.Kind, t.Actor, t.Memo, t.CreatedAt.UTC().Format(timeLayout)); err != nil {
 			return err
 		}
 		for _, p := range t.Postings {
-			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO ledger_entries (txn_id, account, amount) VALUES (?, ?, ?)`), t.ID, p.Account, p.Amount); err != nil {
+			if _, err := s.execTx(ctx, tx, `INSERT INTO ledger_entries (txn_id, account, amount) VALUES (?, ?, ?)`, t.ID, p.Account, p.Amount); err != nil {
 				return err
 			}
 			if err := s.addToBalance(ctx, tx, p.Account, p.Amount); err != nil {
@@ -134,14 +134,14 @@ func fingerprint(t Txn) string {
 
 func (s *Store) fingerprintOf(ctx context.Context, q querier, id int64) (string, error) {
 	var fp string
-	err := q.QueryRowContext(ctx, s.rebind(`SELECT fingerprint FROM ledger_txns WHERE id = ?`), id).Scan(&fp)
+	err := s.queryRow(ctx, q, `SELECT fingerprint FROM ledger_txns WHERE id = ?`, id).Scan(&fp)
 	return fp, err
 }
 
 func (s *Store) txnByKey(ctx context.Context, q querier, key string) (Txn, error) {
 	var t Txn
 	var at string
-	err := q.QueryRowContext(ctx, s.rebind(`SELECT id, idem_key, kind, actor, memo, created_at FROM ledger_txns WHERE idem_key = ?`), key).
+	err := s.queryRow(ctx, q, `SELECT id, idem_key, kind, actor, memo, created_at FROM ledger_txns WHERE idem_key = ?`, key).
 		Scan(&t.ID, &t.Key, &t.Kind, &t.Actor, &t.Memo, &at)
 	if err != nil {
 		return t, err
@@ -152,7 +152,7 @@ func (s *Store) txnByKey(ctx context.Context, q querier, key string) (Txn, error
 }
 
 func (s *Store) postings(ctx context.Context, q querier, id int64) ([]Posting, error) {
-	rows, err := q.QueryContext(ctx, s.rebind(`SELECT account, amount FROM ledger_entries WHERE txn_id = ? ORDER BY account`), id)
+	rows, err := s.query(ctx, q, `SELECT account, amount FROM ledger_entries WHERE txn_id = ? ORDER BY account`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -173,17 +173,17 @@ func (s *Store) postings(ctx context.Context, q querier, id int64) ([]Posting, e
 // so that the table holds only the accounts that hold something (the
 // per-call reservations come and go by the thousand).
 func (s *Store) addToBalance(ctx context.Context, tx *sql.Tx, account string, amount int64) error {
-	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO ledger_balances (account, balance) VALUES (?, ?)
-ON CONFLICT (account) DO UPDATE SET balance = ledger_balances.balance + excluded.balance`), account, amount); err != nil {
+	if _, err := s.execTx(ctx, tx, `INSERT INTO ledger_balances (account, balance) VALUES (?, ?)
+ON CONFLICT (account) DO UPDATE SET balance = ledger_balances.balance + excluded.balance`, account, amount); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM ledger_balances WHERE account = ? AND balance = 0`), account)
+	_, err := s.execTx(ctx, tx, `DELETE FROM ledger_balances WHERE account = ? AND balance = 0`, account)
 	return err
 }
 
 func (s *Store) balance(ctx context.Context, q querier, account string) (int64, error) {
 	var b int64
-	err := q.QueryRowContext(ctx, s.rebind(`SELECT balance FROM ledger_balances WHERE account = ?`), account).Scan(&b)
+	err := s.queryRow(ctx, q, `SELECT balance FROM ledger_balances WHERE account = ?`, account).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -208,7 +208,7 @@ func (s *Store) Txns(ctx context.Context, kind string, from, to time.Time) ([]Tx
 		q += ` AND kind = ?`
 		args = append(args, kind)
 	}
-	rows, err := s.db.QueryContext(ctx, s.rebind(q+` ORDER BY id`), args...)
+	rows, err := s.query(ctx, s.db, q+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
 	}
@@ -247,14 +247,14 @@ type Notification struct {
 func (s *Store) Notify(ctx context.Context, kind, message, dedupeKey string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM notifications WHERE dedupe_key = ?`), dedupeKey).Scan(&n); err != nil || n > 0 {
+		if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM notifications WHERE dedupe_key = ?`, dedupeKey).Scan(&n); err != nil || n > 0 {
 			return err
 		}
 		var last sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT MAX(id) FROM notifications`).Scan(&last); err != nil {
+		if err := s.queryRow(ctx, tx, `SELECT MAX(id) FROM notifications`).Scan(&last); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO notifications (id, kind, message, created_at, dedupe_key) VALUES (?, ?, ?, ?, ?)`),
+		_, err := s.execTx(ctx, tx, `INSERT INTO notifications (id, kind, message, created_at, dedupe_key) VALUES (?, ?, ?, ?, ?)`,
 			last.Int64+1, kind, message, now(), dedupeKey)
 		return err
 	})
@@ -269,7 +269,7 @@ func (s *Store) Notifications(ctx context.Context) ([]Notification, error) {
 // newest first. A server that logs notifications as they arrive passes
 // the highest ID it has logged.
 func (s *Store) NotificationsAfter(ctx context.Context, after int64) ([]Notification, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, kind, message, created_at FROM notifications WHERE id > ? ORDER BY id DESC`), after)
+	rows, err := s.query(ctx, s.db, `SELECT id, kind, message, created_at FROM notifications WHERE id > ? ORDER BY id DESC`, after)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
 	}
@@ -290,7 +290,7 @@ func (s *Store) NotificationsAfter(ctx context.Context, after int64) ([]Notifica
 // Balances returns the balance of every account whose name starts with
 // prefix, skipping accounts at zero.
 func (s *Store) Balances(ctx context.Context, prefix string) (map[string]int64, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT account, balance FROM ledger_balances WHERE account LIKE ? ESCAPE '\'`), likePrefix(prefix))
+	rows, err := s.query(ctx, s.db, `SELECT account, balance FROM ledger_balances WHERE account LIKE ? ESCAPE '\'`, likePrefix(prefix))
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
 	}
@@ -329,7 +329,7 @@ type UnpaidFee struct {
 // AddUnpaidFee records a fee that could not be paid, once per key.
 func (s *Store) AddUnpaidFee(ctx context.Context, f UnpaidFee) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO unpaid_fees (idem_key, item, what, month, amount, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`),
+		_, err := s.execTx(ctx, tx, `INSERT INTO unpaid_fees (idem_key, item, what, month, amount, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`,
 			f.Key, f.Item, f.What, f.Month, f.Amount, now())
 		return err
 	})
@@ -337,7 +337,7 @@ func (s *Store) AddUnpaidFee(ctx context.Context, f UnpaidFee) error {
 
 // UnpaidFees lists the fees not paid yet, oldest first.
 func (s *Store) UnpaidFees(ctx context.Context) ([]UnpaidFee, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT idem_key, item, what, month, amount FROM unpaid_fees ORDER BY month, idem_key`)
+	rows, err := s.query(ctx, s.db, `SELECT idem_key, item, what, month, amount FROM unpaid_fees ORDER BY month, idem_key`)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
 	}
@@ -356,14 +356,14 @@ func (s *Store) UnpaidFees(ctx context.Context) ([]UnpaidFee, error) {
 // FeePaid forgets an unpaid fee once it is paid.
 func (s *Store) FeePaid(ctx context.Context, key string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM unpaid_fees WHERE idem_key = ?`), key)
+		_, err := s.execTx(ctx, tx, `DELETE FROM unpaid_fees WHERE idem_key = ?`, key)
 		return err
 	})
 }
 
 // Outbox lists the follow-ups not done yet, oldest first.
 func (s *Store) Outbox(ctx context.Context) ([]FollowUp, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT idem_key, kind, payload FROM ledger_outbox WHERE done_at IS NULL ORDER BY created_at, idem_key`)
+	rows, err := s.query(ctx, s.db, `SELECT idem_key, kind, payload FROM ledger_outbox WHERE done_at IS NULL ORDER BY created_at, idem_key`)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
 	}
@@ -382,7 +382,7 @@ func (s *Store) Outbox(ctx context.Context) ([]FollowUp, error) {
 // FollowUpDone marks a follow-up done.
 func (s *Store) FollowUpDone(ctx context.Context, key string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.rebind(`UPDATE ledger_outbox SET done_at = ? WHERE idem_key = ?`), now(), key)
+		_, err := s.execTx(ctx, tx, `UPDATE ledger_outbox SET done_at = ? WHERE idem_key = ?`, now(), key)
 		return err
 	})
 }
@@ -391,7 +391,7 @@ func (s *Store) FollowUpDone(ctx context.Context, key string) error {
 // of its postings, and that the postings of the whole ledger sum to zero.
 // It reads the whole ledger; it is for tests and audits, not for calls.
 func (s *Store) CheckLedger(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT COALESCE(e.account, b.account), COALESCE(e.sum, 0), COALESCE(b.balance, 0)
+	rows, err := s.query(ctx, s.db, `SELECT COALESCE(e.account, b.account), COALESCE(e.sum, 0), COALESCE(b.balance, 0)
 FROM (SELECT account, SUM(amount) AS sum FROM ledger_entries GROUP BY account) e
 FULL OUTER JOIN ledger_balances b ON b.account = e.account
 WHERE COALESCE(e.sum, 0) <> COALESCE(b.balance, 0)`)
@@ -411,7 +411,7 @@ WHERE COALESCE(e.sum, 0) <> COALESCE(b.balance, 0)`)
 		return err
 	}
 	var total sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT SUM(amount) FROM ledger_entries`).Scan(&total); err != nil {
+	if err := s.queryRow(ctx, s.db, `SELECT SUM(amount) FROM ledger_entries`).Scan(&total); err != nil {
 		return fmt.Errorf("store %s: %w", s.where, explain(err))
 	}
 	if total.Int64 != 0 {

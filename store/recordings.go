@@ -31,7 +31,7 @@ var ErrQuota = errors.New("recording storage is full")
 func (s *Store) AddRecording(ctx context.Context, r Recording, limitSeconds int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM recordings WHERE id = ?`), r.ID).Scan(&n); err != nil || n > 0 {
+		if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM recordings WHERE id = ?`, r.ID).Scan(&n); err != nil || n > 0 {
 			return err // saved already: a retry is a no-op
 		}
 		used, err := s.recordedSeconds(ctx, tx)
@@ -41,7 +41,7 @@ func (s *Store) AddRecording(ctx context.Context, r Recording, limitSeconds int6
 		if used+r.Seconds > limitSeconds {
 			return fmt.Errorf("%w: %d of %d seconds are used, and the recording needs %d", ErrQuota, used, limitSeconds, r.Seconds)
 		}
-		_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO recordings (id, call_id, kind, path, seconds, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+		_, err = s.execTx(ctx, tx, `INSERT INTO recordings (id, call_id, kind, path, seconds, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			r.ID, r.CallID, r.Kind, r.Path, r.Seconds, r.CreatedAt.UTC().Format(timeLayout))
 		return err
 	})
@@ -49,7 +49,7 @@ func (s *Store) AddRecording(ctx context.Context, r Recording, limitSeconds int6
 
 func (s *Store) recordedSeconds(ctx context.Context, q querier) (int64, error) {
 	var sum sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT SUM(seconds) FROM recordings WHERE deleted_at IS NULL`).Scan(&sum)
+	err := s.queryRow(ctx, q, `SELECT SUM(seconds) FROM recordings WHERE deleted_at IS NULL`).Scan(&sum)
 	return sum.Int64, err
 }
 
@@ -64,7 +64,7 @@ func (s *Store) RecordedSeconds(ctx context.Context) (int64, error) {
 
 // ExpiredRecordings lists the kept recordings made before cutoff.
 func (s *Store) ExpiredRecordings(ctx context.Context, cutoff time.Time) ([]Recording, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, call_id, kind, path, seconds, created_at FROM recordings WHERE deleted_at IS NULL AND created_at < ? ORDER BY created_at`),
+	rows, err := s.query(ctx, s.db, `SELECT id, call_id, kind, path, seconds, created_at FROM recordings WHERE deleted_at IS NULL AND created_at < ? ORDER BY created_at`,
 		cutoff.UTC().Format(timeLayout))
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
@@ -87,7 +87,7 @@ func (s *Store) ExpiredRecordings(ctx context.Context, cutoff time.Time) ([]Reco
 // and why its audio was deleted.
 func (s *Store) MarkRecordingDeleted(ctx context.Context, id string, at time.Time, why string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.rebind(`UPDATE recordings SET deleted_at = ?, deleted_why = ? WHERE id = ? AND deleted_at IS NULL`),
+		_, err := s.execTx(ctx, tx, `UPDATE recordings SET deleted_at = ?, deleted_why = ? WHERE id = ? AND deleted_at IS NULL`,
 			at.UTC().Format(timeLayout), why, id)
 		return err
 	})
@@ -95,7 +95,7 @@ func (s *Store) MarkRecordingDeleted(ctx context.Context, id string, at time.Tim
 
 // Recordings lists every recording, deleted ones included, oldest first.
 func (s *Store) Recordings(ctx context.Context) ([]Recording, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, call_id, kind, path, seconds, created_at, COALESCE(deleted_at, ''), COALESCE(deleted_why, '') FROM recordings ORDER BY created_at, id`)
+	rows, err := s.query(ctx, s.db, `SELECT id, call_id, kind, path, seconds, created_at, COALESCE(deleted_at, ''), COALESCE(deleted_why, '') FROM recordings ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
 	}

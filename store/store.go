@@ -48,6 +48,7 @@ type Store struct {
 	closing   chan struct{} // closed by Close
 	writerEnd chan struct{} // closed when the writer has stopped
 	closeOnce sync.Once
+	stmts     sync.Map     // prepared statements by query; see prepared
 	commits   atomic.Int64 // transactions committed by the writer
 	committed atomic.Int64 // writes in them
 }
@@ -112,12 +113,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			(&url.URL{Path: dsn}).EscapedPath(), lockWait.Milliseconds())
 		s.db, err = sql.Open("sqlite", q)
 		if err == nil {
-			// One connection: this process's queries take turns in Go's
-			// pool instead of racing for SQLite's lock. Under a load of
-			// calls, racing writers starve one another past the busy
-			// timeout; queued ones do not. Other processes still wait up
-			// to lockWait.
-			s.db.SetMaxOpenConns(1)
+			// Writes take turns in this process's writer (see tx), so
+			// they never race one another for SQLite's lock; reads run
+			// beside them, which WAL allows. Other processes still wait
+			// up to lockWait for the lock.
+			s.db.SetMaxOpenConns(4)
 		}
 	}
 	if err != nil {
@@ -141,6 +141,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // first; later ones fail.
 func (s *Store) Close() error {
 	s.stopWriter()
+	s.closeStmts()
 	return s.db.Close()
 }
 

@@ -139,6 +139,9 @@ func run(rates []int, perRate, concurrent int) error {
 		fmt.Printf("  ratio           %.2f (target ≥ 0.50)\n", float64(best["callflow serve"])/float64(best["sipp -sn uas"]))
 	}
 
+	if concurrent <= 0 {
+		return nil
+	}
 	step(fmt.Sprintf("holding %d calls up at once", concurrent))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -29,6 +30,7 @@ import (
 func newServeCmd() *cobra.Command {
 	var db, listen, rtpPorts, httpAddr, inventory string
 	var grace, billingEvery time.Duration
+	var withPprof bool
 	cmd := &cobra.Command{
 		Use:   "serve [DIR]",
 		Short: "Answer SIP calls on the live numbers and run their flows",
@@ -132,7 +134,7 @@ take their unavailable branch until phones can register.`,
 			go srv.ServeTCP(ln)
 			var stopping atomic.Bool
 			if httpAddr != "" {
-				hs, err := serveHTTP(httpAddr, &stopping, &srv.Metrics)
+				hs, err := serveHTTP(httpAddr, &stopping, &srv.Metrics, st, withPprof)
 				if err != nil {
 					return &exitError{code: exitFail, msg: err.Error()}
 				}
@@ -207,6 +209,7 @@ take their unavailable branch until phones can register.`,
 	cmd.Flags().StringVar(&rtpPorts, "rtp-ports", "20000-29999", "the range of UDP ports for RTP")
 	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address for /healthz, /readyz and /metrics; empty for none")
 	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "how long calls in progress may go on after SIGTERM")
+	cmd.Flags().BoolVar(&withPprof, "pprof", false, "also serve Go's profiles on --http under /debug/pprof/ (for finding what a busy server spends its time on)")
 	cmd.Flags().DurationVar(&billingEvery, "billing-every", time.Hour, "how often to run the monthly billing job; 0 runs it only at start")
 	return cmd
 }
@@ -292,13 +295,21 @@ func applyForServe(ctx context.Context, cmd *cobra.Command, st *store.Store, dir
 
 // serveHTTP serves /healthz, 200 while the process runs; /readyz, 200
 // while it takes calls and 503 once it stops taking them; and /metrics,
-// for Prometheus.
-func serveHTTP(addr string, stopping *atomic.Bool, metrics *telephony.Metrics) (*http.Server, error) {
+// for Prometheus; with withPprof, Go's profiles under /debug/pprof/.
+func serveHTTP(addr string, stopping *atomic.Bool, metrics *telephony.Metrics, st *store.Store, withPprof bool) (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		metrics.WritePrometheus(w)
+		writes, commits := st.WriteStats()
+		fmt.Fprintf(w, "# HELP callflow_store_writes_total Store writes committed.\n# TYPE callflow_store_writes_total counter\ncallflow_store_writes_total %d\n", writes)
+		fmt.Fprintf(w, "# HELP callflow_store_commits_total Store commits; writes that arrive together share one.\n# TYPE callflow_store_commits_total counter\ncallflow_store_commits_total %d\n", commits)
 	})
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if stopping.Load() {
