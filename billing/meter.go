@@ -152,13 +152,23 @@ func (l *Ledger) release(ctx context.Context, callID string) error {
 		Key: "call:" + callID + ":release", Kind: KindRelease, Actor: callID,
 		Memo: "unused reservation of call " + callID, CreatedAt: l.Clock.Now(),
 		Postings: []store.Posting{{Account: account, Amount: -held}, {Account: Available, Amount: held}},
-	}, nil)
+	}, func(balance func(string) (int64, error)) ([]store.FollowUp, error) {
+		// Nothing may have moved since held was read; if it did, the
+		// call is still being metered, and giving back what was read
+		// would be wrong.
+		if now, err := balance(account); err != nil || now != held {
+			return nil, fmt.Errorf("call %s: its reservation changed from %d to %d while it was being given back: %v", callID, held, now, err)
+		}
+		return nil, nil
+	})
 	return err
 }
 
 // ReleaseReservations gives back the reservations of calls that are not
 // running — after a crash, their meters never stopped. running reports
-// whether a call is in progress. It returns how many calls it released.
+// whether a call is in progress; it is first called after the
+// reservations have been read, so that a call that began since is not
+// mistaken for one that ended. It returns how many calls it released.
 func (l *Ledger) ReleaseReservations(ctx context.Context, running func(callID string) bool) (int, error) {
 	held, err := l.Store.Balances(ctx, reservedPrefix)
 	if err != nil {

@@ -29,6 +29,10 @@ type Call struct {
 	RecordingS  int64     // seconds recorded
 	Credits     int64     // micro-credits charged
 	Ending      string    // the hang-up reason, or "server-stopped"
+	// Node names the server that ran the call, so that after a crash a
+	// node closes only its own calls; "" for calls of stores from before
+	// nodes were recorded.
+	Node string
 }
 
 // Type is the call's type as the history shows it: outgoing, incoming
@@ -67,24 +71,26 @@ func (s *Store) SaveCall(ctx context.Context, c Call) error {
 		c.LastSeenAt = c.StartedAt
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := s.execTx(ctx, tx, `INSERT INTO calls (id, direction, from_number, to_number, number_name, flow, flow_version, path, agent, started_at, answered_at, ended_at, last_seen_at, recording_s, credits, ending)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		_, err := s.execTx(ctx, tx, `INSERT INTO calls (id, direction, from_number, to_number, number_name, flow, flow_version, path, agent, started_at, answered_at, ended_at, last_seen_at, recording_s, credits, ending, node)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET path = excluded.path, agent = excluded.agent, answered_at = excluded.answered_at, ended_at = excluded.ended_at,
 	last_seen_at = excluded.last_seen_at, recording_s = excluded.recording_s, credits = excluded.credits, ending = excluded.ending`,
 			c.ID, c.Direction, c.From, c.To, c.NumberName, c.Flow, c.FlowVersion, strings.Join(c.Path, " "), c.Agent,
 			c.StartedAt.UTC().Format(timeLayout), formatTimeOrNull(c.AnsweredAt), formatTimeOrNull(c.EndedAt), c.LastSeenAt.UTC().Format(timeLayout),
-			c.RecordingS, c.Credits, c.Ending)
+			c.RecordingS, c.Credits, c.Ending, c.Node)
 		return err
 	})
 }
 
-// CloseUnfinished ends, at their last known time, the calls a crash left
-// running, so that no call is lost from the history. It returns how many
+// CloseUnfinished ends, at their last known time, the calls a crash of
+// node left running, so that no call is lost from the history; calls of
+// other nodes, which may still be running, are left alone. Calls recorded
+// before nodes were (node "") are closed by any node. It returns how many
 // it closed.
-func (s *Store) CloseUnfinished(ctx context.Context) (int, error) {
+func (s *Store) CloseUnfinished(ctx context.Context, node string) (int, error) {
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := s.execTx(ctx, tx, `UPDATE calls SET ended_at = last_seen_at, ending = 'server-stopped' WHERE ended_at IS NULL`)
+		res, err := s.execTx(ctx, tx, `UPDATE calls SET ended_at = last_seen_at, ending = 'server-stopped' WHERE ended_at IS NULL AND (node = ? OR node = '')`, node)
 		if err != nil {
 			return err
 		}
@@ -92,6 +98,26 @@ func (s *Store) CloseUnfinished(ctx context.Context) (int, error) {
 		return err
 	})
 	return int(n), err
+}
+
+// OpenCalls returns the IDs of the calls whose records are not closed:
+// the calls running on any node, and those of a node that crashed and has
+// not started again.
+func (s *Store) OpenCalls(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.query(ctx, s.db, `SELECT id FROM calls WHERE ended_at IS NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
 }
 
 // CallFilter selects calls; zero fields match everything.
@@ -105,7 +131,7 @@ type CallFilter struct {
 
 // Calls lists the calls that match f, newest first.
 func (s *Store) Calls(ctx context.Context, f CallFilter) ([]Call, error) {
-	q := `SELECT id, direction, from_number, to_number, number_name, flow, flow_version, path, agent, started_at, COALESCE(answered_at, ''), COALESCE(ended_at, ''), last_seen_at, recording_s, credits, ending FROM calls WHERE 1 = 1`
+	q := `SELECT id, direction, from_number, to_number, number_name, flow, flow_version, path, agent, started_at, COALESCE(answered_at, ''), COALESCE(ended_at, ''), last_seen_at, recording_s, credits, ending, node FROM calls WHERE 1 = 1`
 	var args []any
 	if !f.Since.IsZero() {
 		q += ` AND started_at >= ?`
@@ -129,7 +155,7 @@ func (s *Store) Calls(ctx context.Context, f CallFilter) ([]Call, error) {
 		var c Call
 		var path, started, answered, ended, seen string
 		if err := rows.Scan(&c.ID, &c.Direction, &c.From, &c.To, &c.NumberName, &c.Flow, &c.FlowVersion, &path, &c.Agent,
-			&started, &answered, &ended, &seen, &c.RecordingS, &c.Credits, &c.Ending); err != nil {
+			&started, &answered, &ended, &seen, &c.RecordingS, &c.Credits, &c.Ending, &c.Node); err != nil {
 			return nil, err
 		}
 		c.Path = strings.Fields(path)

@@ -30,7 +30,7 @@ func TestCalls(t *testing.T) {
 			}
 		}
 		// A call still running when the server died.
-		running := store.Call{ID: "d", Direction: "incoming", From: "+1", To: "+14155550100", Flow: "sales", StartedAt: t0.Add(3 * time.Hour), Path: []string{"ivr.menu"}}
+		running := store.Call{ID: "d", Direction: "incoming", From: "+1", To: "+14155550100", Flow: "sales", StartedAt: t0.Add(3 * time.Hour), Path: []string{"ivr.menu"}, Node: "n1"}
 		s.SaveCall(ctx, running)
 		running.LastSeenAt = t0.Add(3*time.Hour + 20*time.Second)
 		running.Path = append(running.Path, "transfer_user.dana")
@@ -64,12 +64,23 @@ func TestCalls(t *testing.T) {
 				t.Errorf("%+v: %s, want %s", tt.f, got, tt.want)
 			}
 		}
-		n, err := s.CloseUnfinished(ctx)
+		// A call running on another node, which must be left alone.
+		other := store.Call{ID: "e", Direction: "incoming", From: "+2", To: "+14155550100", Flow: "sales", StartedAt: t0.Add(4 * time.Hour), Node: "n2"}
+		if err := s.SaveCall(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		if open, err := s.OpenCalls(ctx); err != nil || len(open) != 2 || !open["d"] || !open["e"] {
+			t.Fatalf("open calls: %v %v", open, err)
+		}
+		n, err := s.CloseUnfinished(ctx, "n1")
 		if err != nil || n != 1 {
 			t.Fatalf("closed %d: %v", n, err)
 		}
-		cs, _ := s.Calls(ctx, store.CallFilter{Since: t0.Add(3 * time.Hour)})
-		if len(cs) != 1 || cs[0].Ending != "server-stopped" || cs[0].Duration() != 20*time.Second || len(cs[0].Path) != 2 {
+		if open, err := s.OpenCalls(ctx); err != nil || len(open) != 1 || !open["e"] {
+			t.Fatalf("after n1 repaired its calls, open calls: %v %v; want n2's", open, err)
+		}
+		cs, _ := s.Calls(ctx, store.CallFilter{Since: t0.Add(3 * time.Hour), Until: t0.Add(4 * time.Hour)})
+		if len(cs) != 1 || cs[0].Node != "n1" || cs[0].Ending != "server-stopped" || cs[0].Duration() != 20*time.Second || len(cs[0].Path) != 2 {
 			t.Errorf("the crashed call: %+v", cs)
 		}
 		if _, err := s.Recording(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {

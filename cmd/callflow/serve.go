@@ -31,6 +31,7 @@ func newServeCmd() *cobra.Command {
 	var db, listen, rtpPorts, httpAddr, inventory string
 	var grace, billingEvery time.Duration
 	var withPprof bool
+	node, _ := os.Hostname()
 	cmd := &cobra.Command{
 		Use:   "serve [DIR]",
 		Short: "Answer SIP calls on the live numbers and run their flows",
@@ -61,7 +62,9 @@ unpaid) are logged as they are stored, whichever process stored them.
 Voicemail messages are saved as WAV files in a directory beside the store
 (./callflow.db.recordings for ./callflow.db), within the storage plan.
 When it starts after a crash, it closes the calls the crash left open (as
-server-stopped) and gives back the credits their meters held.
+server-stopped) and gives back the credits their meters held. Servers that
+share a PostgreSQL store each need their own --node name: a node repairs
+only its own calls, never those another node is running.
 
 It reloads when a new version is applied; calls in progress finish on the
 version they started with. SIGINT or SIGTERM stops taking calls (503) and
@@ -79,6 +82,9 @@ take their unavailable branch until phones can register.`,
 			if err != nil {
 				return err
 			}
+			if strings.TrimSpace(node) == "" {
+				return usagef("--node: name this server, such as --node sip-1 (the host's name is the default, and it has none)")
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			st, err := openStore(ctx, db)
@@ -95,14 +101,14 @@ take their unavailable branch until phones can register.`,
 					return err
 				}
 			}
-			b := &serving.Builder{Store: st, Dir: dir, Log: log, Recordings: recordingsDir(db),
+			b := &serving.Builder{Store: st, Dir: dir, Log: log, Recordings: recordingsDir(db), Node: node,
 				Cache: &prompt.Cache{Dir: filepath.Join(os.TempDir(), "callflow-prompts")}}
 			notes := &notificationLog{st: st, log: log}
 			if err := notes.start(ctx); err != nil {
 				return err
 			}
 			// What a crash left behind: calls still open, credits still held.
-			if closed, released, err := serving.Recover(ctx, st); err != nil {
+			if closed, released, err := serving.Recover(ctx, st, node); err != nil {
 				return err
 			} else {
 				if closed > 0 {
@@ -209,6 +215,7 @@ take their unavailable branch until phones can register.`,
 	cmd.Flags().StringVar(&rtpPorts, "rtp-ports", "20000-29999", "the range of UDP ports for RTP")
 	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address for /healthz, /readyz and /metrics; empty for none")
 	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "how long calls in progress may go on after SIGTERM")
+	cmd.Flags().StringVar(&node, "node", node, "this server's name among the nodes that share the store (each needs its own, the same across restarts); after a crash a node closes only its own calls")
 	cmd.Flags().BoolVar(&withPprof, "pprof", false, "also serve Go's profiles on --http under /debug/pprof/ (for finding what a busy server spends its time on)")
 	cmd.Flags().DurationVar(&billingEvery, "billing-every", time.Hour, "how often to run the monthly billing job; 0 runs it only at start")
 	return cmd

@@ -38,6 +38,9 @@ type Builder struct {
 	Cache *prompt.Cache
 	// Recordings is the directory voicemail messages are saved in.
 	Recordings string
+	// Node names this server among the nodes sharing the store; its
+	// calls' records carry it (see Recover).
+	Node string
 	// recorded holds, by call ID, the seconds of voicemail saved during
 	// calls in progress, for their records.
 	recorded sync.Map
@@ -140,25 +143,33 @@ func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
 	return l, nil
 }
 
-// begin meters a call and opens its record.
+// begin opens a call's record and meters the call. The record comes
+// first, so that every credit reserved for a call belongs to a record
+// that says which node runs it (see Recover).
 func (b *Builder) begin(c telephony.CallInfo, stop func(error), l *telephony.Live, ledger *billing.Ledger, rate billing.Micro, flowVersion int64) ([]vm.Hook, func(vm.Effect, error), error) {
 	ctx := context.Background()
 	now := time.Now()
-	meter := &billing.Meter{Ledger: ledger, CallID: c.ID, Rate: rate}
-	if err := meter.Start(ctx, now); errors.Is(err, billing.ErrCreditsExhausted) {
-		return nil, nil, &telephony.ErrRefused{Status: 402, Reason: "Payment Required"}
-	} else if err != nil {
-		return nil, nil, err
-	}
 	path := &telephony.PathHook{Program: l.Programs[c.Flow]}
-	rec := store.Call{ID: c.ID, Direction: "incoming", From: c.From, To: c.Number, Flow: c.Flow, FlowVersion: flowVersion, StartedAt: now, LastSeenAt: now}
-	for _, n := range l.Table.Numbers {
-		if n.Flow == c.Flow {
-			rec.NumberName = n.Name
-		}
+	rec := store.Call{ID: c.ID, Direction: "incoming", From: c.From, To: c.Number, Flow: c.Flow, FlowVersion: flowVersion, StartedAt: now, LastSeenAt: now, Node: b.Node}
+	if n, ok := l.Table.Numbers[c.Number]; ok {
+		rec.NumberName = n.Name
 	}
 	if err := b.Store.SaveCall(ctx, rec); err != nil {
-		b.Log.Error("call record", "call", c.ID, "err", err)
+		return nil, nil, fmt.Errorf("opening the call's record: %w", err)
+	}
+	meter := &billing.Meter{Ledger: ledger, CallID: c.ID, Rate: rate}
+	if err := meter.Start(ctx, now); err != nil {
+		// Refused: the record says why, and the meter holds nothing.
+		rec.EndedAt, rec.Ending = now, "refused-server-error"
+		refusal := err
+		if errors.Is(err, billing.ErrCreditsExhausted) {
+			rec.Ending = "no-credits"
+			refusal = &telephony.ErrRefused{Status: 402, Reason: "Payment Required"}
+		}
+		if err := b.Store.SaveCall(ctx, rec); err != nil {
+			b.Log.Error("call record", "call", c.ID, "err", err)
+		}
+		return nil, nil, refusal
 	}
 	done := make(chan struct{})
 	go func() {
@@ -266,21 +277,35 @@ func safeName(s string) string {
 	}, s)
 }
 
-// Recover repairs what a crash left behind, before any call runs: it
-// closes, at their last known time, the calls still open (as
-// server-stopped), and gives back the credits their meters still held.
-// It returns how many calls it closed and how many reservations it gave
+// Recover repairs what a crash of node left behind, before node takes
+// calls again: it closes, at their last known time, the node's calls
+// still open (as server-stopped), and gives back the credits reserved for
+// calls that are not running — those of the calls it closed, and any
+// whose call has ended. Calls other nodes are running keep theirs. It
+// returns how many calls it closed and how many reservations it gave
 // back.
-func Recover(ctx context.Context, st *store.Store) (closed, released int, err error) {
-	if closed, err = st.CloseUnfinished(ctx); err != nil {
+func Recover(ctx context.Context, st *store.Store, node string) (closed, released int, err error) {
+	if closed, err = st.CloseUnfinished(ctx, node); err != nil {
 		return 0, 0, err
 	}
 	ledger, _, err := plan.Ledger(ctx, st)
 	if err != nil {
 		return closed, 0, err
 	}
-	// No call runs yet, so every credit still reserved for a call was
-	// held by a meter that a crash stopped.
-	released, err = ledger.ReleaseReservations(ctx, func(string) bool { return false })
+	// Which calls are open is read after the reservations (see
+	// ReleaseReservations): a call's record is opened before its first
+	// reservation, so a reservation read earlier belongs to a call that
+	// was open by then, and is kept unless that call has ended.
+	var open map[string]bool
+	var openErr error
+	released, err = ledger.ReleaseReservations(ctx, func(call string) bool {
+		if open == nil && openErr == nil {
+			open, openErr = st.OpenCalls(ctx)
+		}
+		return openErr != nil || open[call] // when unsure, keep it
+	})
+	if err == nil {
+		err = openErr
+	}
 	return closed, released, err
 }

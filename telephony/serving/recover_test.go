@@ -1,0 +1,62 @@
+package serving
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/callflow/callflow/billing"
+	"github.com/callflow/callflow/internal/storetest"
+	"github.com/callflow/callflow/plan"
+	"github.com/callflow/callflow/store"
+)
+
+// After a crash, a node closes its own open calls and gives back what
+// their meters held; calls another node is running keep their records
+// open and their credits reserved.
+func TestRecoverTouchesOnlyItsNode(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store, _ string) {
+		ctx := context.Background()
+		ledger, _, err := plan.Ledger(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ledger.Buy(ctx, "buy", billing.Credits(10, 0), "t"); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		rate := billing.Credits(1, 0)
+		for _, c := range []struct{ id, node string }{{"mine", "a"}, {"theirs", "b"}, {"ended", "b"}} {
+			if err := st.SaveCall(ctx, store.Call{ID: c.id, Direction: "incoming", StartedAt: start, Node: c.node}); err != nil {
+				t.Fatal(err)
+			}
+			m := &billing.Meter{Ledger: ledger, CallID: c.id, Rate: rate}
+			if err := m.Start(ctx, start); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// "ended" was closed, but its node died before giving its credit back.
+		if err := st.SaveCall(ctx, store.Call{ID: "ended", Direction: "incoming", StartedAt: start, EndedAt: start.Add(time.Second), Node: "b", Ending: "flow-end"}); err != nil {
+			t.Fatal(err)
+		}
+
+		closed, released, err := Recover(ctx, st, "a")
+		if err != nil || closed != 1 || released != 2 {
+			t.Fatalf("Recover(a) = %d closed, %d released, %v; want 1 (mine) and 2 (mine, ended)", closed, released, err)
+		}
+		open, err := st.OpenCalls(ctx)
+		if err != nil || len(open) != 1 || !open["theirs"] {
+			t.Fatalf("open calls after a's repair: %v %v; want b's running call only", open, err)
+		}
+		held, err := st.Balances(ctx, billing.Reserved+":")
+		if err != nil || len(held) != 1 || held[billing.Reserved+":theirs"] != int64(rate) {
+			t.Fatalf("reserved after a's repair: %v %v; want only b's running call's minute", held, err)
+		}
+		if avail, _, err := ledger.Balance(ctx); err != nil || avail != billing.Credits(9, 0) {
+			t.Fatalf("available = %s, %v; want 9 (one minute still held for b)", avail, err)
+		}
+		if err := st.CheckLedger(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
