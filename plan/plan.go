@@ -69,6 +69,9 @@ type FlowPlan struct {
 	Program    []byte          `json:"program"`
 	Hash       string          `json:"hash"`
 	Changed    bool            `json:"changed"`
+	// Prompts names what each prompt is made from, by prompt key (see
+	// promptSources); apply prepares them.
+	Prompts map[string]string `json:"prompts,omitempty"`
 }
 
 // HasChanges reports whether applying the plan changes anything.
@@ -133,7 +136,11 @@ func Make(ctx context.Context, st *store.Store, m *compiler.Model, dir, gitCommi
 			return nil, err
 		}
 		code := prog.Encode()
-		hash := flowHash(def, withoutRanges(prog))
+		sources, err := promptSources(dir, prog)
+		if err != nil {
+			return nil, fmt.Errorf("flow %s: %w", name, err)
+		}
+		hash := flowHash(def, withoutRanges(prog), sources)
 		live, isLive := liveHashes[name]
 		changed := !isLive || live != hash
 		if changed && isLive && !changedFlows[name] {
@@ -141,9 +148,9 @@ func Make(ctx context.Context, st *store.Store, m *compiler.Model, dir, gitCommi
 			// compiler version, or moved source lines. Apply it, so that
 			// the live program is what this callflow makes.
 			p.Changes = append(p.Changes, Change{Action: "change", Kind: "flow", Name: name,
-				Attrs: []AttrChange{{Action: "change", Name: "program", Old: short(live), New: short(hash) + " (recompiled)"}}})
+				Attrs: []AttrChange{{Action: "change", Name: "program", Old: short(live), New: short(hash) + " (recompiled, or the audio of a prompt changed)"}}})
 		}
-		p.Flows = append(p.Flows, FlowPlan{Name: name, Definition: def, Program: code, Hash: hash, Changed: changed})
+		p.Flows = append(p.Flows, FlowPlan{Name: name, Definition: def, Program: code, Hash: hash, Changed: changed, Prompts: sources})
 	}
 	return p, nil
 }
@@ -198,6 +205,9 @@ type Options struct {
 	// Draft stores the changed flows as drafts instead of making the plan
 	// live (S17).
 	Draft bool
+	// Prompts prepares the prompts of the flows the plan changes; it may
+	// be nil when they have none.
+	Prompts Preparer
 }
 
 // Applied says what an apply did.
@@ -219,10 +229,29 @@ func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied
 		if err := p.DraftProblem(); err != nil {
 			return Applied{}, err
 		}
+	}
+	// Refuse a stale plan before the work of preparing its prompts and
+	// taking its numbers; the store checks again, atomically, when it
+	// applies.
+	live, err := st.LiveVersion(ctx)
+	if err != nil {
+		return Applied{}, err
+	}
+	if live != p.Base {
+		return Applied{}, fmt.Errorf("%w: it was planned against version %d, and version %d is live now. Make a new plan", store.ErrStale, p.Base, live)
+	}
+	if !opts.Draft && len(p.Provision)+len(p.Release) > 0 && opts.Numbers == nil {
+		return Applied{}, fmt.Errorf("the plan provisions %d and releases %d numbers, and no number provider is configured", len(p.Provision), len(p.Release))
+	}
+	prompts, err := preparePrompts(ctx, p, opts.Prompts)
+	if err != nil {
+		return Applied{}, err
+	}
+	if opts.Draft {
 		var flows []store.FlowInput
 		for _, f := range p.Flows {
 			if f.Changed {
-				flows = append(flows, store.FlowInput{Flow: f.Name, Definition: f.Definition, Program: f.Program, Hash: f.Hash})
+				flows = append(flows, store.FlowInput{Flow: f.Name, Definition: f.Definition, Program: f.Program, Hash: f.Hash, Prompts: prompts[f.Name]})
 			}
 		}
 		drafts, err := st.SaveDrafts(ctx, p.Base, flows, opts.AppliedBy, p.GitCommit)
@@ -233,7 +262,7 @@ func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied
 		Kind: "apply", Message: summary(p.Changes),
 	}
 	for _, f := range p.Flows {
-		c.Flows = append(c.Flows, store.FlowInput{Flow: f.Name, Definition: f.Definition, Program: f.Program, Hash: f.Hash})
+		c.Flows = append(c.Flows, store.FlowInput{Flow: f.Name, Definition: f.Definition, Program: f.Program, Hash: f.Hash, Prompts: prompts[f.Name]})
 		if f.Changed {
 			// A draft made before this change would undo it if published.
 			c.ClearDrafts = append(c.ClearDrafts, f.Name)
@@ -241,18 +270,6 @@ func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied
 	}
 	c.ClearDrafts = append(c.ClearDrafts, p.Removed...)
 	if len(p.Provision)+len(p.Release) > 0 {
-		// Refuse a stale plan before taking any number for it; the store
-		// checks again, atomically, when it applies.
-		live, err := st.Live(ctx)
-		if err != nil {
-			return Applied{}, err
-		}
-		if live.Version.ID != p.Base {
-			return Applied{}, fmt.Errorf("%w: it was planned against version %d, and version %d is live now. Make a new plan", store.ErrStale, p.Base, live.Version.ID)
-		}
-		if opts.Numbers == nil {
-			return Applied{}, fmt.Errorf("the plan provisions %d and releases %d numbers, and no number provider is configured", len(p.Provision), len(p.Release))
-		}
 		c.Numbers = store.NumberChanges{Provider: opts.Numbers.Name(), Provision: p.Provision, Release: p.Release}
 		// Take the new numbers first: if one cannot be had, nothing is
 		// applied; if the store then fails, give them back.
@@ -313,11 +330,15 @@ func (p *Plan) DraftProblem() error {
 	return nil
 }
 
-// flowHash identifies a flow's definition and program together: the same
-// definition compiled by another compiler version is another version.
-// The program is hashed without its source ranges (see withoutRanges).
-func flowHash(def json.RawMessage, program []byte) string {
-	return Hash([]any{def, program})
+// flowHash identifies a flow's definition, program and prompts' sources
+// together: the same definition compiled by another compiler version, or
+// playing a new recording, is another version. The program is hashed
+// without its source ranges (see withoutRanges).
+func flowHash(def json.RawMessage, program []byte, prompts map[string]string) string {
+	if len(prompts) == 0 {
+		return Hash([]any{def, program})
+	}
+	return Hash([]any{def, program, prompts})
 }
 
 // withoutRanges encodes a program with its source ranges left out, for
@@ -386,7 +407,7 @@ func Load(path string) (*Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: flow %s: %w", path, f.Name, err)
 		}
-		if flowHash(f.Definition, withoutRanges(prog)) != f.Hash {
+		if flowHash(f.Definition, withoutRanges(prog), f.Prompts) != f.Hash {
 			return nil, fmt.Errorf("%s: flow %s does not match its hash: the file was changed after it was made. Make the plan again", path, f.Name)
 		}
 	}

@@ -10,10 +10,12 @@ import (
 
 	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/compiler"
+	"github.com/callflow/callflow/internal/tooltest"
 	"github.com/callflow/callflow/lang"
 	"github.com/callflow/callflow/numbers"
 	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
+	"github.com/callflow/callflow/telephony/prompt"
 )
 
 const base = `
@@ -191,7 +193,7 @@ func TestMakeApplyLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := plan.Apply(ctx, st, loaded, plan.Options{AppliedBy: "t"}); err == nil || !strings.Contains(err.Error(), "no number provider") {
+	if _, err := plan.Apply(ctx, st, loaded, plan.Options{Prompts: prep(t), AppliedBy: "t"}); err == nil || !strings.Contains(err.Error(), "no number provider") {
 		t.Fatalf("a plan that takes a number needs a provider: %v", err)
 	}
 	invPath := filepath.Join(dir, "inventory.csv")
@@ -200,7 +202,7 @@ func TestMakeApplyLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := plan.Apply(ctx, st, loaded, plan.Options{AppliedBy: "t", Numbers: inv}); err != nil {
+	if _, err := plan.Apply(ctx, st, loaded, plan.Options{Prompts: prep(t), AppliedBy: "t", Numbers: inv}); err != nil {
 		t.Fatal(err)
 	}
 	if held, _ := st.ProvisionedNumbers(ctx); held["+14155550100"].Provider != "trunk-inventory" {
@@ -210,7 +212,7 @@ func TestMakeApplyLoad(t *testing.T) {
 	if err != nil || again.HasChanges() || again.Flows[0].Changed {
 		t.Fatalf("plan after apply: %+v %v", again, err)
 	}
-	if _, err := plan.Apply(ctx, st, loaded, plan.Options{}); !errors.Is(err, store.ErrStale) {
+	if _, err := plan.Apply(ctx, st, loaded, plan.Options{Prompts: prep(t)}); !errors.Is(err, store.ErrStale) {
 		t.Errorf("applying a stale plan: %v", err)
 	}
 
@@ -251,13 +253,13 @@ func TestApplyGuards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := plan.Apply(ctx, other, p, plan.Options{Numbers: inv}); err == nil || !strings.Contains(err.Error(), "another store") {
+	if _, err := plan.Apply(ctx, other, p, plan.Options{Prompts: prep(t), Numbers: inv}); err == nil || !strings.Contains(err.Error(), "another store") {
 		t.Errorf("a plan applied to another store: %v", err)
 	}
-	if _, err := plan.Apply(ctx, st, p, plan.Options{Draft: true}); err == nil || !strings.Contains(err.Error(), "a draft holds flows only") {
+	if _, err := plan.Apply(ctx, st, p, plan.Options{Prompts: prep(t), Draft: true}); err == nil || !strings.Contains(err.Error(), "a draft holds flows only") {
 		t.Errorf("a draft of a plan that adds a number: %v", err)
 	}
-	if _, err := plan.Apply(ctx, st, p, plan.Options{Numbers: inv}); err != nil {
+	if _, err := plan.Apply(ctx, st, p, plan.Options{Prompts: prep(t), Numbers: inv}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -265,12 +267,12 @@ func TestApplyGuards(t *testing.T) {
 	// the draft is gone, so publishing cannot undo the apply.
 	_, m2 := snapshot(t, strings.Replace(base, `say = "Bye."`, `say = "Goodbye."`, 1))
 	p2, _ := plan.Make(ctx, st, m2, ".", "")
-	if _, err := plan.Apply(ctx, st, p2, plan.Options{Draft: true}); err != nil {
+	if _, err := plan.Apply(ctx, st, p2, plan.Options{Prompts: prep(t), Draft: true}); err != nil {
 		t.Fatal(err)
 	}
 	_, m3 := snapshot(t, strings.Replace(base, `say = "Bye."`, `say = "See you."`, 1))
 	p3, _ := plan.Make(ctx, st, m3, ".", "")
-	if _, err := plan.Apply(ctx, st, p3, plan.Options{}); err != nil {
+	if _, err := plan.Apply(ctx, st, p3, plan.Options{Prompts: prep(t)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Draft(ctx, "f"); !errors.Is(err, store.ErrNotFound) {
@@ -286,7 +288,7 @@ func TestApplyGuards(t *testing.T) {
 	}
 	_, m4 := snapshot(t, strings.Replace(strings.Replace(base, `user "ann" {`, `user "bo" {`, 1), "user = user.ann", "user = user.bo", 1))
 	p4, _ := plan.Make(ctx, st, m4, ".", "")
-	if _, err := plan.Apply(ctx, st, p4, plan.Options{}); err != nil {
+	if _, err := plan.Apply(ctx, st, p4, plan.Options{Prompts: prep(t)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := plan.Republish(ctx, st, "f", fv, "rollback", "t", false); err == nil || !strings.Contains(err.Error(), "user.ann, who is not live") {
@@ -319,7 +321,7 @@ func TestSavedPlanIsSigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := plan.Apply(ctx, st, edited, plan.Options{}); err == nil || !strings.Contains(err.Error(), "changed after it was made") {
+	if _, err := plan.Apply(ctx, st, edited, plan.Options{Prompts: prep(t)}); err == nil || !strings.Contains(err.Error(), "changed after it was made") {
 		t.Errorf("an edited plan was not refused: %v", err)
 	}
 	os.WriteFile(path, b, 0o644)
@@ -327,7 +329,7 @@ func TestSavedPlanIsSigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := plan.Apply(ctx, st, whole, plan.Options{}); err == nil || strings.Contains(err.Error(), "changed after") {
+	if _, err := plan.Apply(ctx, st, whole, plan.Options{Prompts: prep(t)}); err == nil || strings.Contains(err.Error(), "changed after") {
 		t.Errorf("the unedited plan must pass the signature check (and then need a number provider): %v", err)
 	}
 }
@@ -365,7 +367,7 @@ func TestAudioAndProgramChanges(t *testing.T) {
 		}
 		return p
 	}
-	if _, err := plan.Apply(ctx, st, mk(), plan.Options{Numbers: numbersInv}); err != nil {
+	if _, err := plan.Apply(ctx, st, mk(), plan.Options{Prompts: prep(t), Numbers: numbersInv}); err != nil {
 		t.Fatal(err)
 	}
 	if p := mk(); p.HasChanges() {
@@ -376,7 +378,7 @@ func TestAudioAndProgramChanges(t *testing.T) {
 	if len(p.Changes) != 1 || len(p.Changes[0].States) != 1 || p.Changes[0].States[0].Attrs[0].Name != "play.sha256" {
 		t.Fatalf("new audio: %+v", p.Changes)
 	}
-	if _, err := plan.Apply(ctx, st, p, plan.Options{}); err != nil {
+	if _, err := plan.Apply(ctx, st, p, plan.Options{Prompts: prep(t)}); err != nil {
 		t.Fatal(err)
 	}
 	// A stored program that this compiler would not make: an older
@@ -391,4 +393,12 @@ func TestAudioAndProgramChanges(t *testing.T) {
 	if len(p.Changes) != 1 || p.Changes[0].Attrs[0].Name != "program" || !strings.Contains(p.Changes[0].Attrs[0].New, "recompiled") {
 		t.Fatalf("recompiled flow: %+v", p.Changes)
 	}
+}
+
+// prep is the runtime's prompt preparer, caching in the test's directory.
+// It speaks with espeak-ng, which make test installs.
+func prep(t *testing.T) plan.Preparer {
+	t.Helper()
+	tooltest.Require(t, "espeak-ng", "espeak-ng")
+	return &prompt.Cache{Dir: t.TempDir()}
 }

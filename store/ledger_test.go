@@ -54,8 +54,9 @@ func TestKeptBalances(t *testing.T) {
 			t.Fatalf("a damaged balance went unnoticed: %v", err)
 		}
 
-		// A store of schema 7 had no kept balances: upgrading computes them.
-		execRaw(t, dsn, "DROP INDEX calls_open", "ALTER TABLE calls DROP COLUMN node", "DROP INDEX ledger_outbox_due", "DROP TABLE ledger_balances")
+		// A store of schema 7 had no kept balances (nor stored prompts):
+		// upgrading computes them.
+		execRaw(t, dsn, "DROP TABLE flow_prompts", "DROP TABLE prompt_audio", "DROP INDEX calls_open", "ALTER TABLE calls DROP COLUMN node", "DROP INDEX ledger_outbox_due", "DROP TABLE ledger_balances")
 		setSchemaVersion(t, dsn, 7)
 		s.Close()
 		upgraded := openAt(t, dsn)

@@ -150,6 +150,21 @@ CREATE INDEX ledger_outbox_due ON ledger_outbox (created_at) WHERE done_at IS NU
 ALTER TABLE calls ADD COLUMN node TEXT NOT NULL DEFAULT '';
 CREATE INDEX calls_open ON calls (node) WHERE ended_at IS NULL;
 `,
+	// 9: prompts prepared at apply time, kept with the flow versions that
+	// play them, so that any node serves them as applied.
+	9: `
+CREATE TABLE prompt_audio (
+	hash  TEXT PRIMARY KEY,
+	audio {{blob}} NOT NULL
+);
+CREATE TABLE flow_prompts (
+	flow    TEXT NOT NULL,
+	version BIGINT NOT NULL,
+	prompt  TEXT NOT NULL,
+	hash    TEXT NOT NULL REFERENCES prompt_audio (hash),
+	PRIMARY KEY (flow, version, prompt)
+);
+`,
 }
 
 // SchemaVersion is the newest schema this build knows.

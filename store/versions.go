@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -50,6 +52,11 @@ type FlowInput struct {
 	Program    []byte
 	Hash       string
 	Use        int64 // an existing version of Flow; the fields above are then ignored
+	// Prompts holds the audio of the flow's prompts, prepared when it was
+	// applied, by prompt (as the program names it: "say:Hello",
+	// "play:audio/welcome.wav"). Audio is stored once however many flow
+	// versions play it.
+	Prompts map[string][]byte
 }
 
 // Change is a new live version.
@@ -150,6 +157,16 @@ func (s *Store) version(ctx context.Context, q querier, id int64) (Version, []by
 	return v, []byte(config), err
 }
 
+// LiveVersion returns the ID of the live version, 0 when nothing has been
+// applied, without reading the version itself.
+func (s *Store) LiveVersion(ctx context.Context) (int64, error) {
+	id, err := liveID(ctx, s, s.db)
+	if err != nil {
+		return 0, fmt.Errorf("store %s: %w", s.where, explain(err))
+	}
+	return id, nil
+}
+
 // Apply makes c the new live version, atomically: either every row of it
 // is written and it is live, or nothing changed. Applies are serialised.
 func (s *Store) Apply(ctx context.Context, c Change) (Version, error) {
@@ -226,7 +243,45 @@ func (s *Store) storeFlow(ctx context.Context, tx *sql.Tx, f FlowInput, by, comm
 	v := latest.Int64 + 1
 	_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO flow_versions (flow, version, created_at, applied_by, git_commit, definition, program, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 		f.Flow, v, now(), by, commit, string(f.Definition), f.Program, f.Hash)
-	return v, err
+	if err != nil {
+		return 0, err
+	}
+	for prompt, audio := range f.Prompts {
+		hash := contentHash(audio)
+		if _, err := s.execTx(ctx, tx, `INSERT INTO prompt_audio (hash, audio) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING`, hash, audio); err != nil {
+			return 0, err
+		}
+		if _, err := s.execTx(ctx, tx, `INSERT INTO flow_prompts (flow, version, prompt, hash) VALUES (?, ?, ?, ?)`, f.Flow, v, prompt, hash); err != nil {
+			return 0, err
+		}
+	}
+	return v, nil
+}
+
+func contentHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// FlowPrompts returns the audio of a flow version's prompts, prepared
+// when it was applied, by prompt. A flow version applied by a callflow
+// from before prompts were stored has none.
+func (s *Store) FlowPrompts(ctx context.Context, flow string, version int64) (map[string][]byte, error) {
+	rows, err := s.query(ctx, s.db, `SELECT fp.prompt, pa.audio FROM flow_prompts fp JOIN prompt_audio pa ON pa.hash = fp.hash WHERE fp.flow = ? AND fp.version = ?`, flow, version)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.where, explain(err))
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var prompt string
+		var audio []byte
+		if err := rows.Scan(&prompt, &audio); err != nil {
+			return nil, err
+		}
+		out[prompt] = audio
+	}
+	return out, rows.Err()
 }
 
 // SaveDrafts stores flows as drafts, without changing what is live (S17).

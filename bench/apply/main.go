@@ -4,7 +4,8 @@
 //	go run ./bench/apply [-flows 10000] [-dir DIR]
 //
 // It reports, in order: the first plan (everything is new), the apply
-// that stores it (10,000 flow programs and 10,000 numbers provisioned),
+// that stores it (10,000 flow programs, their prompts rendered and stored,
+// and 10,000 numbers provisioned),
 // a plan with no changes, and a plan and apply that change one flow.
 package main
 
@@ -22,6 +23,7 @@ import (
 	"github.com/callflow/callflow/numbers"
 	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
+	"github.com/callflow/callflow/telephony/prompt"
 )
 
 func main() {
@@ -65,12 +67,15 @@ func run(flows int, dir string) error {
 		return err
 	}
 
+	// A fresh cache: the first apply renders every distinct spoken
+	// prompt with espeak-ng, as a first apply on a new machine would.
+	prompts := &prompt.Cache{Dir: filepath.Join(dir, "prompts")}
 	fmt.Printf("repository: %d flows, %d states; SQLite store\n", flows, states)
 	p, err := timedPlan(ctx, st, repo, "plan, everything new")
 	if err != nil {
 		return err
 	}
-	if err := timedApply(ctx, st, p, inv, "apply, everything new"); err != nil {
+	if err := timedApply(ctx, st, p, inv, prompts, "apply, everything new"); err != nil {
 		return err
 	}
 	if p, err = timedPlan(ctx, st, repo, "plan, no changes"); err != nil {
@@ -91,7 +96,7 @@ func run(flows int, dir string) error {
 	if p, err = timedPlan(ctx, st, repo, "plan, one flow changed"); err != nil {
 		return err
 	}
-	return timedApply(ctx, st, p, inv, "apply, one flow changed")
+	return timedApply(ctx, st, p, inv, prompts, "apply, one flow changed")
 }
 
 func timedPlan(ctx context.Context, st *store.Store, repo, what string) (*plan.Plan, error) {
@@ -109,9 +114,9 @@ func timedPlan(ctx context.Context, st *store.Store, repo, what string) (*plan.P
 	return p, nil
 }
 
-func timedApply(ctx context.Context, st *store.Store, p *plan.Plan, inv *numbers.Inventory, what string) error {
+func timedApply(ctx context.Context, st *store.Store, p *plan.Plan, inv *numbers.Inventory, prompts *prompt.Cache, what string) error {
 	start := time.Now()
-	applied, err := plan.Apply(ctx, st, p, plan.Options{AppliedBy: "bench", Numbers: inv})
+	applied, err := plan.Apply(ctx, st, p, plan.Options{AppliedBy: "bench", Numbers: inv, Prompts: prompts})
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,14 @@ the plan was made.
 --draft stores the changed flows as drafts without making anything live
 (S17); see 'callflow diff' and 'callflow publish'.
 
+The prompts of the flows that change are prepared here, not when a call
+needs them: spoken prompts (say) are rendered with espeak-ng, audio files are
+converted to 8 kHz mono, https audio is fetched; each is stored with its
+flow version, so every server plays what was applied and needs neither the
+repository nor espeak-ng. A prompt that cannot be prepared fails the apply
+(espeak-ng missing, a URL that cannot be fetched) and nothing changes. An
+audio file that changed after a saved plan was made is refused.
+
 Numbers added to the configuration are provisioned, and numbers removed are
 released, through the number provider. The built-in provider serves the
 numbers on your SIP trunk, listed in an inventory file (--inventory,
@@ -94,7 +102,7 @@ name), when, and the Git commit of DIR when it is a Git checkout.`,
 					return &exitError{code: exitFail, msg: "apply cancelled; nothing changed"}
 				}
 			}
-			opts := plan.Options{AppliedBy: whoAmI(), Draft: draft}
+			opts := plan.Options{AppliedBy: whoAmI(), Draft: draft, Prompts: promptCache()}
 			if !draft && len(p.Provision)+len(p.Release) > 0 {
 				inv, err := loadInventory(inventory, p.Dir)
 				if err != nil {

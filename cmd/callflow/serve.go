@@ -50,9 +50,10 @@ runs, at the incoming rate of its number's type; a call whose first minute
 is not covered is refused (402), and one that runs out of credits ends.
 Every call leaves a record (callflow calls list).
 
-Prompts are prepared before any call: spoken ones with espeak-ng, audio
-files converted to 8 kHz, https audio fetched. Audio files are found in
-DIR, so serving flows that play files needs DIR.
+Prompts were prepared when the flows were applied (spoken ones with
+espeak-ng, audio files converted to 8 kHz, https audio fetched) and are
+read from the store, so the server needs neither DIR nor espeak-ng; with DIR
+it applies DIR first, which prepares them.
 
 It runs the monthly billing job (callflow billing run) when it starts and
 then every --billing-every; the job charges each fee once per month however
@@ -101,8 +102,7 @@ take their unavailable branch until phones can register.`,
 					return err
 				}
 			}
-			b := &serving.Builder{Store: st, Dir: dir, Log: log, Recordings: recordingsDir(db), Node: node,
-				Cache: &prompt.Cache{Dir: filepath.Join(os.TempDir(), "callflow-prompts")}}
+			b := &serving.Builder{Store: st, Log: log, Recordings: recordingsDir(db), Node: node}
 			notes := &notificationLog{st: st, log: log}
 			if err := notes.start(ctx); err != nil {
 				return err
@@ -284,7 +284,7 @@ func applyForServe(ctx context.Context, cmd *cobra.Command, st *store.Store, dir
 	if !p.HasChanges() {
 		return nil
 	}
-	opts := plan.Options{AppliedBy: whoAmI()}
+	opts := plan.Options{AppliedBy: whoAmI(), Prompts: promptCache()}
 	if len(p.Provision)+len(p.Release) > 0 {
 		inv, err := loadInventory(inventory, dir)
 		if err != nil {
@@ -332,4 +332,11 @@ func serveHTTP(addr string, stopping *atomic.Bool, metrics *telephony.Metrics, s
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go hs.Serve(ln)
 	return hs, nil
+}
+
+// promptCache prepares prompts when flows are applied; what it makes is
+// stored with the flows, and the cache only saves rendering the same
+// prompt twice on this machine.
+func promptCache() *prompt.Cache {
+	return &prompt.Cache{Dir: filepath.Join(os.TempDir(), "callflow-prompts")}
 }

@@ -72,7 +72,9 @@ func writeFlow(w *bufio.Writer, f int, s Shape) int {
 	fmt.Fprintf(w, "number \"n%d\" {\n  e164 = \"%s\"\n  type = \"local\"\n}\n\n", f, e164(f))
 	fmt.Fprintf(w, "flow \"f%d\" {\n  description = \"Generated flow %d\"\n  numbers     = [number.n%d]\n  start       = ivr.menu\n\n", f, f, f)
 	middle := s.StatesPerFlow - 4 // menu, user, group, voicemail
-	fmt.Fprintf(w, "  ivr \"menu\" {\n    say = \"Welcome to flow %d. Choose an option.\"\n", f)
+	// Prompts repeat across flows, as an organisation's do: each distinct
+	// one is rendered once when the repository is applied.
+	fmt.Fprintf(w, "  ivr \"menu\" {\n    say = \"Welcome to line %d. Choose an option.\"\n", f%10)
 	for k := 0; k < middle && k < 10; k++ {
 		fmt.Fprintf(w, "    key \"%d\" { next = announce.a%d }\n", k, k)
 	}
@@ -82,7 +84,7 @@ func writeFlow(w *bufio.Writer, f int, s Shape) int {
 		if a+1 < middle {
 			next = fmt.Sprintf("announce.a%d", a+1)
 		}
-		fmt.Fprintf(w, "  announce \"a%d\" {\n    say  = \"Option %d of flow %d.\"\n    next = %s\n  }\n\n", a, a, f, next)
+		fmt.Fprintf(w, "  announce \"a%d\" {\n    say  = \"Option %d.\"\n    next = %s\n  }\n\n", a, a, next)
 	}
 	fmt.Fprintf(w, "  transfer_user \"agent\" {\n    user           = user.u%d\n    ring_timeout   = 20\n    record         = true\n    on_timeout     = voicemail.vm\n    on_unavailable = voicemail.vm\n    on_busy        = transfer_group.team\n  }\n\n", f%s.Users)
 	fmt.Fprintf(w, "  transfer_group \"team\" {\n    group          = group.g%d\n    ring           = \"sequential\"\n    ring_timeout   = 15\n    on_timeout     = voicemail.vm\n    on_unavailable = voicemail.vm\n    on_all_busy    = voicemail.vm\n  }\n\n", f%s.Groups)

@@ -66,40 +66,72 @@ func (c *Cache) File(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return c.wav(data)
+}
+
+// wav converts WAV data and returns the cached prompt's path, named by
+// the data's hash.
+func (c *Cache) wav(data []byte) (string, error) {
 	sum := sha256.Sum256(data)
 	return c.make(key("file", hex.EncodeToString(sum[:])), func() ([]byte, error) { return data, nil })
 }
 
 // URL fetches an https audio file and returns the cached prompt's path.
-// A failure is an error for whoever applies the configuration, never a
-// silent failure during a call.
+// It fetches every time, so that what is served is what the URL holds
+// now; the conversion is cached by the content's hash. A failure is an
+// error for whoever applies the configuration, never a silent failure
+// during a call.
 func (c *Cache) URL(ctx context.Context, url string) (string, error) {
-	return c.make(key("url", url), func() ([]byte, error) {
-		client := c.HTTP
-		if client == nil {
-			client = &http.Client{Timeout: 30 * time.Second}
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("fetching %s: %w", url, err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("fetching %s: %s", url, resp.Status)
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxFetch+1))
-		if err != nil {
-			return nil, fmt.Errorf("fetching %s: %w", url, err)
-		}
-		if len(data) > maxFetch {
-			return nil, fmt.Errorf("fetching %s: larger than %d MB", url, maxFetch>>20)
-		}
-		return data, nil
-	})
+	client := c.HTTP
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("fetching %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("fetching %s: %s", url, resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxFetch+1))
+	if err != nil {
+		return "", fmt.Errorf("fetching %s: %w", url, err)
+	}
+	if len(data) > maxFetch {
+		return "", fmt.Errorf("fetching %s: larger than %d MB", url, maxFetch>>20)
+	}
+	path, err := c.wav(data)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", url, err)
+	}
+	return path, nil
+}
+
+// Prepare makes one prompt's audio, an 8 kHz mono 16-bit WAV: kind "say"
+// speaks what, "file" converts the WAV file at path what, and "url"
+// fetches the https URL what and converts it.
+func (c *Cache) Prepare(ctx context.Context, kind, what string) ([]byte, error) {
+	var path string
+	var err error
+	switch kind {
+	case "say":
+		path, err = c.Say(ctx, what)
+	case "file":
+		path, err = c.File(what)
+	case "url":
+		path, err = c.URL(ctx, what)
+	default:
+		return nil, fmt.Errorf("no prompt of kind %q", kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
 }
 
 // make returns the cached file for k, making it from the WAV that src

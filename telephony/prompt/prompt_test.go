@@ -9,11 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/callflow/callflow/internal/tooltest"
 	"github.com/callflow/callflow/telephony/media"
 	"github.com/callflow/callflow/telephony/prompt"
 )
@@ -188,12 +188,7 @@ func TestCacheFileAndURL(t *testing.T) {
 // TestSay renders speech with espeak-ng, which make test installs. In CI
 // it must be there; elsewhere the test says what to install.
 func TestSay(t *testing.T) {
-	if _, err := exec.LookPath("espeak-ng"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("espeak-ng is missing: make test installs it (apt-get install espeak-ng)")
-		}
-		t.Skip("espeak-ng is not installed: apt-get install espeak-ng")
-	}
+	tooltest.Require(t, "espeak-ng", "espeak-ng")
 	c := &prompt.Cache{Dir: t.TempDir()}
 	p, err := c.Say(context.Background(), "Thank you for calling.")
 	if err != nil {

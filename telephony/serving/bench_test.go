@@ -11,6 +11,7 @@ import (
 
 	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/compiler"
+	"github.com/callflow/callflow/internal/tooltest"
 	"github.com/callflow/callflow/numbers"
 	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
@@ -47,7 +48,8 @@ func BenchmarkCallStoreWork(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := plan.Apply(ctx, st, p, plan.Options{AppliedBy: "bench", Numbers: inv}); err != nil {
+	tooltest.Require(b, "espeak-ng", "espeak-ng")
+	if _, err := plan.Apply(ctx, st, p, plan.Options{AppliedBy: "bench", Numbers: inv, Prompts: &prompt.Cache{Dir: b.TempDir()}}); err != nil {
 		b.Fatal(err)
 	}
 	ledger, _, err := plan.Ledger(ctx, st)
@@ -57,10 +59,10 @@ func BenchmarkCallStoreWork(b *testing.B) {
 	if _, err := ledger.Buy(ctx, "bench", billing.Credits(10_000_000, 0), "bench"); err != nil {
 		b.Fatal(err)
 	}
-	builder := &Builder{Store: st, Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Cache: &prompt.Cache{Dir: b.TempDir()}, Recordings: b.TempDir()}
+	builder := &Builder{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Recordings: b.TempDir()}
 	live, err := builder.Build(ctx)
 	if err != nil {
-		b.Skipf("building the live configuration needs its prompts prepared: %v", err)
+		b.Fatal(err)
 	}
 	var n atomic.Int64
 	b.SetParallelism(32) // calls in progress at once, per core

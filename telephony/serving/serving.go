@@ -6,7 +6,9 @@
 package serving
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,11 +33,7 @@ import (
 // and its record.
 type Builder struct {
 	Store *store.Store
-	// Dir is the repository, where audio files are found; "" for none.
-	Dir string
-	Log *slog.Logger
-	// Cache keeps prepared prompts.
-	Cache *prompt.Cache
+	Log   *slog.Logger
 	// Recordings is the directory voicemail messages are saved in.
 	Recordings string
 	// Node names this server among the nodes sharing the store; its
@@ -82,6 +80,8 @@ func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
 		types[n["e164"]] = n["type"]
 	}
 	programs := map[string]*vm.Program{}
+	audio := map[*vm.Const]prompt.Audio{}
+	decoded := map[[sha256.Size]byte]prompt.Audio{} // each distinct prompt once
 	for name, v := range live.Flows {
 		fv, err := b.Store.FlowVersion(ctx, name, v)
 		if err != nil {
@@ -90,10 +90,9 @@ func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
 		if programs[name], err = vm.Decode(fv.Program); err != nil {
 			return nil, fmt.Errorf("flow %s version %d: %w", name, v, err)
 		}
-	}
-	audio, err := b.prompts(ctx, programs)
-	if err != nil {
-		return nil, err
+		if err := b.loadPrompts(ctx, name, v, programs[name], audio, decoded); err != nil {
+			return nil, err
+		}
 	}
 	rates, err := plan.RateCard(snap)
 	if err != nil {
@@ -107,7 +106,7 @@ func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
 	l := &telephony.Live{
 		Version: live.Version.ID, Table: table, Programs: programs,
 		Prompt: func(c *vm.Const) (prompt.Audio, error) {
-			a, ok := audio[promptKey(c)]
+			a, ok := audio[c]
 			if !ok {
 				return prompt.Audio{}, fmt.Errorf("prompt %s %q was not prepared", c.Kind, c.Text)
 			}
@@ -217,55 +216,37 @@ func ending(final vm.Effect, cause error) string {
 	return telephony.Ending(final, cause)
 }
 
-func promptKey(c *vm.Const) string { return c.Kind.String() + ":" + c.Text }
-
-// prompts prepares every prompt of the programs, before any call.
-func (b *Builder) prompts(ctx context.Context, programs map[string]*vm.Program) (map[string]prompt.Audio, error) {
-	out := map[string]prompt.Audio{}
-	for flow, p := range programs {
-		for i := range p.Consts {
-			c := &p.Consts[i]
-			if c.Kind != vm.ConstSay && c.Kind != vm.ConstPlay {
-				if c.Kind == vm.ConstQueue && c.Text != "" {
-					c = &vm.Const{Kind: vm.ConstPlay, Text: c.Text} // hold music
-				} else {
-					continue
-				}
-			}
-			if _, ok := out[promptKey(c)]; ok {
-				continue
-			}
-			path, err := b.prepare(ctx, p, c)
-			if err != nil {
-				return nil, fmt.Errorf("flow %s: %w", flow, err)
-			}
-			a, err := prompt.Load(path)
-			if err != nil {
-				return nil, err
-			}
-			out[promptKey(c)] = a
+// loadPrompts decodes the prompts of a flow version, prepared when it was
+// applied, into audio by the program's constants (a constant is the
+// program's own, so two flows that name "welcome.wav" in different
+// directories each get their own). Audio used by several flows is decoded
+// once, kept in decoded by the hash of its WAV.
+func (b *Builder) loadPrompts(ctx context.Context, flow string, version int64, p *vm.Program, audio map[*vm.Const]prompt.Audio, decoded map[[sha256.Size]byte]prompt.Audio) error {
+	stored, err := b.Store.FlowPrompts(ctx, flow, version)
+	if err != nil {
+		return err
+	}
+	for i := range p.Consts {
+		c := &p.Consts[i]
+		if c.Kind != vm.ConstSay && c.Kind != vm.ConstPlay {
+			continue // queue music: nothing plays it until calls can queue
 		}
-	}
-	return out, nil
-}
-
-func (b *Builder) prepare(ctx context.Context, p *vm.Program, c *vm.Const) (string, error) {
-	switch {
-	case c.Kind == vm.ConstSay:
-		return b.Cache.Say(ctx, c.Text)
-	case strings.Contains(c.Text, "://"):
-		return b.Cache.URL(ctx, c.Text)
-	case b.Dir == "":
-		return "", fmt.Errorf("audio file %s: serve needs the repository to find audio files; run callflow serve DIR", c.Text)
-	}
-	// A file is named relative to the file of the flow that plays it.
-	for _, s := range p.States {
-		path := filepath.Join(b.Dir, filepath.Dir(s.Range.Filename), c.Text)
-		if _, err := os.Stat(path); err == nil {
-			return b.Cache.File(path)
+		k, _ := plan.PromptKey(c)
+		wav, ok := stored[k]
+		if !ok {
+			return fmt.Errorf("flow %s version %d has no prepared audio for %s: it was applied by an older callflow, which prepared prompts when serving. Apply it again (callflow apply), or serve its directory (callflow serve DIR)", flow, version, k)
 		}
+		sum := sha256.Sum256(wav)
+		a, ok := decoded[sum]
+		if !ok {
+			if a, err = prompt.DecodeWAV(bytes.NewReader(wav)); err != nil {
+				return fmt.Errorf("flow %s version %d: prompt %s: %w", flow, version, k, err)
+			}
+			decoded[sum] = a
+		}
+		audio[c] = a
 	}
-	return "", fmt.Errorf("audio file %s not found under %s", c.Text, b.Dir)
+	return nil
 }
 
 func safeName(s string) string {
