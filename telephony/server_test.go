@@ -3,7 +3,6 @@ package telephony_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,11 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
-	"github.com/emiago/sipgo/sip"
-	"github.com/pion/rtp"
-
 	"github.com/callflow/callflow/compiler"
+	"github.com/callflow/callflow/internal/siptest"
 	"github.com/callflow/callflow/lang"
 	"github.com/callflow/callflow/telephony"
 	"github.com/callflow/callflow/telephony/media"
@@ -132,110 +128,24 @@ func startServerWith(t *testing.T, trunks ...string) (netip.AddrPort, *telephony
 	return addr, s, live
 }
 
-// phone is a SIP caller with an RTP socket.
-type phone struct {
-	t      *testing.T
-	ua     *sipgo.UserAgent
-	dialog *sipgo.DialogClientCache
-	rtp    net.PacketConn
-	frames chan struct{}
-	bye    chan struct{}
-}
-
-func newPhone(t *testing.T) *phone {
-	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgentHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, _ := sipgo.NewServer(ua)
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rtpConn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &phone{t: t, ua: ua, rtp: rtpConn, frames: make(chan struct{}, 1000), bye: make(chan struct{}, 1),
-		dialog: sipgo.NewDialogClientCache(cli, sip.ContactHeader{Address: sip.Uri{Host: "127.0.0.1"}})}
-	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
-		p.dialog.ReadBye(req, tx)
-		select {
-		case p.bye <- struct{}{}:
-		default:
-		}
-	})
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, _, err := rtpConn.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var pkt rtp.Packet
-			if pkt.Unmarshal(buf[:n]) == nil {
-				p.frames <- struct{}{}
-			}
-		}
-	}()
-	t.Cleanup(func() { rtpConn.Close(); ua.Close() })
-	return p
-}
-
-func (p *phone) offer() []byte {
-	port := p.rtp.LocalAddr().(*net.UDPAddr).Port
-	return []byte(fmt.Sprintf("v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n", port))
-}
-
-// call dials number at addr and returns the final status of the INVITE
-// and, when answered, the session.
-func (p *phone) call(ctx context.Context, addr netip.AddrPort, number string) (int, *sipgo.DialogClientSession) {
-	p.t.Helper()
-	uri := sip.Uri{User: number, Host: addr.Addr().String(), Port: int(addr.Port())}
-	sess, err := p.dialog.Invite(ctx, uri, p.offer(), sip.NewHeader("Content-Type", "application/sdp"))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	err = sess.WaitAnswer(ctx, sipgo.AnswerOptions{})
-	status := 0
-	if sess.InviteResponse != nil {
-		status = sess.InviteResponse.StatusCode
-	}
-	if err != nil && status == 0 {
-		p.t.Fatalf("INVITE: %v", err)
-	}
-	return status, sess
-}
-
 func TestCallIsAnsweredPlaysAndHangsUp(t *testing.T) {
 	addr, srv, _ := startServerWith(t, "127.0.0.0/8")
-	p := newPhone(t)
+	p := siptest.NewPhone(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	status, sess := p.call(ctx, addr, "+14155550100")
+	status, call := p.Dial(ctx, addr, "+14155550100")
 	if status != 200 {
 		t.Fatalf("status %d, want 200", status)
 	}
-	if err := sess.Ack(ctx); err != nil {
-		t.Fatal(err)
-	}
-	answer := string(sess.InviteResponse.Body())
+	answer := string(call.Dialog.InviteResponse.Body())
 	if !strings.Contains(answer, "m=audio 410") || !strings.Contains(answer, "a=rtpmap:0 PCMU/8000") {
 		t.Errorf("SDP answer:\n%s", answer)
 	}
-	for i := 0; i < 10; i++ {
-		select {
-		case <-p.frames:
-		case <-ctx.Done():
-			t.Fatalf("heard %d of 10 frames", i)
-		}
+	if err := call.WaitFrames(ctx, 10); err != nil {
+		t.Fatal(err)
 	}
-	select {
-	case <-p.bye:
-	case <-ctx.Done():
-		t.Fatal("the server did not hang up after the announcement")
+	if err := call.WaitBye(ctx); err != nil {
+		t.Fatalf("the server did not hang up after the announcement: %v", err)
 	}
 	// The server counted the call before it hung up.
 	m := &srv.Metrics
@@ -259,13 +169,13 @@ func TestRefusals(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	trusted, srv, _ := startServerWith(t, "127.0.0.0/8")
-	p := newPhone(t)
+	p := siptest.NewPhone(t)
 	for number, want := range map[string]int{
 		"+14155550199": 404, // not ours
 		"+14155550101": 480, // its flow is disabled
 		"+14155550102": 480, // no flow answers it
 	} {
-		if status, _ := p.call(ctx, trusted, number); status != want {
+		if status, _ := p.Dial(ctx, trusted, number); status != want {
 			t.Errorf("%s: status %d, want %d", number, status, want)
 		}
 	}
@@ -279,7 +189,7 @@ func TestRefusals(t *testing.T) {
 		wg.Add(1)
 		go func(number string) {
 			defer wg.Done()
-			if status, _ := newPhone(t).call(ctx, strange, number); status != 403 {
+			if status, _ := siptest.NewPhone(t).Dial(ctx, strange, number); status != 403 {
 				t.Errorf("a stranger dialling %s: status %d, want 403", number, status)
 			}
 		}(number)
@@ -292,16 +202,15 @@ func TestRefusals(t *testing.T) {
 // a server shutting down refuses new calls with 503.
 func TestHangUpAndShutdown(t *testing.T) {
 	addr, srv, _ := startServerWith(t, "127.0.0.0/8")
-	p := newPhone(t)
+	p := siptest.NewPhone(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	status, sess := p.call(ctx, addr, "+14155550103")
+	status, call := p.Dial(ctx, addr, "+14155550103")
 	if status != 200 {
 		t.Fatalf("status %d", status)
 	}
-	sess.Ack(ctx)
-	for i := 0; i < 5; i++ {
-		<-p.frames
+	if err := call.WaitFrames(ctx, 5); err != nil {
+		t.Fatal(err)
 	}
 	stopped := make(chan error, 1)
 	go func() {
@@ -312,7 +221,7 @@ func TestHangUpAndShutdown(t *testing.T) {
 	// The running call goes on; a new one is refused.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		status, _ := newPhone(t).call(ctx, addr, "+14155550100")
+		status, _ := siptest.NewPhone(t).Dial(ctx, addr, "+14155550100")
 		if status == 503 {
 			break
 		}
@@ -320,7 +229,7 @@ func TestHangUpAndShutdown(t *testing.T) {
 			t.Fatalf("a new call during shutdown got %d, want 503", status)
 		}
 	}
-	if err := sess.Bye(ctx); err != nil {
+	if err := call.HangUp(ctx); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -332,7 +241,7 @@ func TestHangUpAndShutdown(t *testing.T) {
 		t.Fatal("shutdown did not finish after the last call ended")
 	}
 	select {
-	case <-p.bye:
+	case <-call.Bye():
 		t.Error("the server sent BYE for a call the caller hung up")
 	default:
 	}
@@ -363,25 +272,24 @@ func TestBeginRefusesAndStops(t *testing.T) {
 	}
 	srv.Load(&live)
 
-	p := newPhone(t)
-	if status, _ := p.call(ctx, addr, "+14155550100"); status != 402 {
+	p := siptest.NewPhone(t)
+	if status, _ := p.Dial(ctx, addr, "+14155550100"); status != 402 {
 		t.Errorf("refused call: status %d, want 402", status)
 	}
-	status, sess := p.call(ctx, addr, "+14155550103")
+	status, call := p.Dial(ctx, addr, "+14155550103")
 	if status != 200 {
 		t.Fatalf("status %d, want 200", status)
 	}
-	sess.Ack(ctx)
 	// The call's ID is the server's own, not the Call-ID the caller chose.
-	if id, sipID := <-ids, sess.InviteRequest.CallID().Value(); id == "" || id == sipID {
+	if id, sipID := <-ids, call.Dialog.InviteRequest.CallID().Value(); id == "" || id == sipID {
 		t.Errorf("call ID %q; want one of the server's, not the SIP Call-ID %q", id, sipID)
 	}
-	<-p.frames // the long prompt is playing
+	if err := call.WaitFrames(ctx, 1); err != nil { // the long prompt is playing
+		t.Fatal(err)
+	}
 	(<-stops)(errOut)
-	select {
-	case <-p.bye:
-	case <-ctx.Done():
-		t.Fatal("the server did not hang up a call that was stopped")
+	if err := call.WaitBye(ctx); err != nil {
+		t.Fatalf("the server did not hang up a call that was stopped: %v", err)
 	}
 	select {
 	case e := <-ends:
@@ -400,19 +308,16 @@ func TestNoLeakAfterCalls(t *testing.T) {
 		t.Skip("the leak check waits for SIP transactions to expire")
 	}
 	addr := startServer(t, "127.0.0.0/8")
-	p := newPhone(t)
+	p := siptest.NewPhone(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	call := func() {
-		status, sess := p.call(ctx, addr, "+14155550100")
+		status, c := p.Dial(ctx, addr, "+14155550100")
 		if status != 200 {
 			t.Fatalf("status %d", status)
 		}
-		sess.Ack(ctx)
-		select {
-		case <-p.bye:
-		case <-ctx.Done():
-			t.Fatal("no BYE")
+		if err := c.WaitBye(ctx); err != nil {
+			t.Fatalf("no BYE: %v", err)
 		}
 	}
 	call() // the first call starts what lives as long as the server

@@ -126,7 +126,9 @@ func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
 				return false, err
 			}
 			f.Close()
-			seconds := int64(a.Duration() / time.Second)
+			// Whole seconds, rounded up: a message of 0.4 s takes a second
+			// of the plan, so that no message is free of the quota.
+			seconds := int64((a.Duration() + time.Second - 1) / time.Second)
 			saved, err := recordings.Save(context.Background(), store.Recording{ID: "rec-" + callID, CallID: callID, Kind: "voicemail", Path: path, Seconds: seconds})
 			if !saved {
 				os.Remove(path)

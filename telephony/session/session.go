@@ -179,14 +179,20 @@ func (s *Session) play(ctx context.Context, a prompt.Audio, interruptible bool) 
 		if err := s.send(payload[:len(frame)], len(frame)); err != nil {
 			return 0, err
 		}
-		select {
-		case <-ctx.Done():
-			return 0, errHungUp
-		case k := <-s.keys:
-			if interruptible && k != '#' {
-				return k, nil
+		// Wait for the next tick; a key that does not stop the prompt
+		// is dropped without taking the tick's place.
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return 0, errHungUp
+			case k := <-s.keys:
+				if interruptible && k != '#' {
+					return k, nil
+				}
+			case <-tick.C:
+				break wait
 			}
-		case <-tick.C:
 		}
 	}
 	return 0, nil

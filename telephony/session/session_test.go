@@ -394,3 +394,24 @@ func TestCallerHangsUpDuringAPrompt(t *testing.T) {
 		t.Errorf("heard %v: the prompt must stop at the hang-up", got)
 	}
 }
+
+// Keys that cannot stop a prompt (any key during an announcement) are
+// dropped without hurrying it: the prompt still takes its full time.
+func TestKeysDoNotHurryAPrompt(t *testing.T) {
+	c, srv := newPair(t)
+	info := make(chan byte, 16)
+	for range 10 {
+		info <- '5'
+	}
+	start := time.Now()
+	r := wait(t, run(t, context.Background(), "hello", c, srv, info))
+	took := time.Since(start)
+	if r.final.Reason != vm.ReasonFlowEnd {
+		t.Errorf("ended %s", r.final.Reason)
+	}
+	// 12 frames at 20 ms: the last is sent 220 ms after the first.
+	if want := time.Duration(frames["hello"]-1) * 20 * time.Millisecond; took < want {
+		t.Errorf("the prompt took %s; %d frames take at least %s, whatever keys arrive", took, frames["hello"], want)
+	}
+	c.waitFrames(frames["hello"])
+}
