@@ -1,6 +1,7 @@
 // Package storetest opens fresh stores for tests: SQLite always, and
 // PostgreSQL when CALLFLOW_TEST_POSTGRES names a database (`make test`
-// starts one). In CI, PostgreSQL is required.
+// starts one). In CI, PostgreSQL is required. ApplyDir fills one with a
+// repository.
 package storetest
 
 import (
@@ -13,7 +14,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/callflow/callflow/compiler"
+	"github.com/callflow/callflow/numbers"
+	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
+	"github.com/callflow/callflow/telephony/prompt"
 )
 
 // EnvPostgres names a PostgreSQL database for tests.
@@ -81,4 +86,30 @@ func freshSchema(t *testing.T, base string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// ApplyDir checks the repository dir, plans it against st and applies
+// it, as `callflow apply --auto-approve` would: its numbers come from its
+// inventory.csv, and its prompts are prepared (spoken ones need
+// espeak-ng) into a cache in the test's temporary directory.
+func ApplyDir(tb testing.TB, st *store.Store, dir string) store.Version {
+	tb.Helper()
+	ctx := context.Background()
+	m, _, diags := compiler.CheckDir(dir)
+	if diags.HasErrors() {
+		tb.Fatal(diags)
+	}
+	p, err := plan.Make(ctx, st, m, dir, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	inv, err := numbers.LoadInventory(filepath.Join(dir, numbers.InventoryFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	applied, err := plan.Apply(ctx, st, p, plan.Options{AppliedBy: "test", Numbers: inv, Prompts: &prompt.Cache{Dir: tb.TempDir()}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return applied.Version
 }

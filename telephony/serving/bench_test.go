@@ -10,13 +10,10 @@ import (
 	"testing"
 
 	"github.com/callflow/callflow/billing"
-	"github.com/callflow/callflow/compiler"
+	"github.com/callflow/callflow/internal/storetest"
 	"github.com/callflow/callflow/internal/tooltest"
-	"github.com/callflow/callflow/numbers"
 	"github.com/callflow/callflow/plan"
-	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony"
-	"github.com/callflow/callflow/telephony/prompt"
 	"github.com/callflow/callflow/vm"
 )
 
@@ -31,27 +28,9 @@ import (
 func BenchmarkCallStoreWork(b *testing.B) {
 	ctx := context.Background()
 	dir := filepath.Join("..", "..", "examples", "acme")
-	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	m, _, diags := compiler.CheckDir(dir)
-	if diags.HasErrors() {
-		b.Fatal(diags)
-	}
-	p, err := plan.Make(ctx, st, m, dir, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	inv, err := numbers.LoadInventory(filepath.Join(dir, numbers.InventoryFile))
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := storetest.Open(b, filepath.Join(b.TempDir(), "bench.db"))
 	tooltest.Require(b, "espeak-ng", "espeak-ng")
-	if _, err := plan.Apply(ctx, st, p, plan.Options{AppliedBy: "bench", Numbers: inv, Prompts: &prompt.Cache{Dir: b.TempDir()}}); err != nil {
-		b.Fatal(err)
-	}
+	storetest.ApplyDir(b, st, dir)
 	ledger, _, err := plan.Ledger(ctx, st)
 	if err != nil {
 		b.Fatal(err)

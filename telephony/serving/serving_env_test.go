@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/callflow/callflow/billing"
-	"github.com/callflow/callflow/compiler"
 	"github.com/callflow/callflow/internal/siptest"
 	"github.com/callflow/callflow/internal/storetest"
 	"github.com/callflow/callflow/numbers"
@@ -299,23 +298,7 @@ func newEnv(t *testing.T, s setup) *env {
 	dir := writeRepository(t, s.network)
 	st := storetest.Open(t, filepath.Join(t.TempDir(), "callflow.db"))
 
-	m, _, diags := compiler.CheckDir(dir)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	p, err := plan.Make(ctx, st, m, dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := numbers.LoadInventory(filepath.Join(dir, numbers.InventoryFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Apply prepares the prompts and stores them with the flows.
-	prompts := &prompt.Cache{Dir: t.TempDir()}
-	if _, err := plan.Apply(ctx, st, p, plan.Options{AppliedBy: "test", Numbers: inv, Prompts: prompts}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.ApplyDir(t, st, dir) // prepares the prompts and stores them with the flows
 	ledger, snap, err := plan.Ledger(ctx, st)
 	if err != nil {
 		t.Fatal(err)
