@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/callflow/callflow/store"
@@ -78,6 +80,12 @@ type Ledger struct {
 	// LowBalance is the balance below which the administrator is notified,
 	// once per crossing; 0 for never.
 	LowBalance Micro
+
+	// followUp serialises FollowUp; under it, clear says that the outbox
+	// was empty when last read, so that a debit that makes nothing due
+	// need not read it (a call's every minute is a debit).
+	followUp sync.Mutex
+	clear    atomic.Bool
 }
 
 // ErrInsufficient is returned (wrapped) when a debit would take the
@@ -129,6 +137,7 @@ func (l *Ledger) BuyOnce(ctx context.Context, key string, amount Micro, user str
 // follow-ups are then done; one that fails is done by a later debit. It
 // reports whether the debit was a replay of an earlier one.
 func (l *Ledger) debit(ctx context.Context, key, kind, actor, memo string, from, to string, amount Micro) (store.Txn, bool, error) {
+	made := false // whether the debit made follow-ups due
 	t, replay, err := l.Store.Post(ctx, store.Txn{
 		Key: key, Kind: kind, Actor: actor, Memo: memo, CreatedAt: l.Clock.Now(),
 		Postings: []store.Posting{{Account: from, Amount: -int64(amount)}, {Account: to, Amount: int64(amount)}},
@@ -147,12 +156,16 @@ func (l *Ledger) debit(ctx context.Context, key, kind, actor, memo string, from,
 		if from != Available {
 			return nil, nil
 		}
-		return l.crossings(key, Micro(b), Micro(b)-amount), nil
+		due := l.crossings(key, Micro(b), Micro(b)-amount)
+		made = len(due) > 0
+		return due, nil
 	})
 	if err != nil {
 		return t, replay, err
 	}
-	l.FollowUp(ctx) // errors stay in the outbox for the next debit
+	if made || !l.clear.Load() {
+		l.FollowUp(ctx) // errors stay in the outbox for a later debit
+	}
 	return t, replay, nil
 }
 
@@ -184,10 +197,15 @@ func (l *Ledger) crossings(key string, before, after Micro) []store.FollowUp {
 // keyed, so doing one twice has no effect; one that fails stays due. The
 // server also calls it when it starts.
 func (l *Ledger) FollowUp(ctx context.Context) error {
+	l.followUp.Lock()
+	defer l.followUp.Unlock()
 	due, err := l.Store.Outbox(ctx)
 	if err != nil {
 		return err
 	}
+	// Anything that fails below stays due, and the next debit reads the
+	// outbox again.
+	l.clear.Store(len(due) == 0)
 	var first error
 	for _, f := range due {
 		var err error

@@ -173,11 +173,15 @@ func (s *Store) postings(ctx context.Context, q querier, id int64) ([]Posting, e
 // so that the table holds only the accounts that hold something (the
 // per-call reservations come and go by the thousand).
 func (s *Store) addToBalance(ctx context.Context, tx *sql.Tx, account string, amount int64) error {
-	if _, err := s.execTx(ctx, tx, `INSERT INTO ledger_balances (account, balance) VALUES (?, ?)
-ON CONFLICT (account) DO UPDATE SET balance = ledger_balances.balance + excluded.balance`, account, amount); err != nil {
+	var now int64
+	if err := s.queryRow(ctx, tx, `INSERT INTO ledger_balances (account, balance) VALUES (?, ?)
+ON CONFLICT (account) DO UPDATE SET balance = ledger_balances.balance + excluded.balance RETURNING balance`, account, amount).Scan(&now); err != nil {
 		return err
 	}
-	_, err := s.execTx(ctx, tx, `DELETE FROM ledger_balances WHERE account = ? AND balance = 0`, account)
+	if now != 0 {
+		return nil
+	}
+	_, err := s.execTx(ctx, tx, `DELETE FROM ledger_balances WHERE account = ?`, account)
 	return err
 }
 

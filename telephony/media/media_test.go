@@ -8,10 +8,25 @@ import (
 	"github.com/callflow/callflow/telephony/media"
 )
 
+// frame sends one frame through s and returns the packet as it went out.
+func frame(t *testing.T, s *media.Sender, payload []byte) *rtp.Packet {
+	t.Helper()
+	buf := make([]byte, 1500)
+	n, err := s.MarshalFrame(buf, payload, media.FrameSamples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p rtp.Packet
+	if err := p.Unmarshal(buf[:n]); err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
 func TestSender(t *testing.T) {
 	s := media.NewSender(media.PayloadPCMA)
-	first := s.Frame(make([]byte, 160), media.FrameSamples)
-	second := s.Frame(make([]byte, 160), media.FrameSamples)
+	first := frame(t, s, make([]byte, 160))
+	second := frame(t, s, make([]byte, 160))
 	if !first.Marker || second.Marker {
 		t.Error("the marker bit starts a talk spurt only")
 	}
@@ -19,14 +34,14 @@ func TestSender(t *testing.T) {
 		t.Errorf("consecutive frames: %+v then %+v", first.Header, second.Header)
 	}
 	s.Silence(800)
-	third := s.Frame(make([]byte, 160), media.FrameSamples)
+	third := frame(t, s, make([]byte, 160))
 	if !third.Marker || third.Timestamp != second.Timestamp+160+800 {
 		t.Errorf("after 100 ms of silence: %+v", third.Header)
 	}
 	// Sequence numbers wrap.
 	var last uint16
 	for i := 0; i < 70000; i++ {
-		p := s.Frame(nil, media.FrameSamples)
+		p := frame(t, s, nil)
 		if i > 0 && p.SequenceNumber != last+1 {
 			t.Fatalf("sequence %d after %d", p.SequenceNumber, last)
 		}
@@ -92,4 +107,13 @@ func FuzzTelephoneEvent(f *testing.F) {
 			t.Fatal("the same event twice")
 		}
 	})
+}
+
+// A frame is sent 50 times a second in every call: it must not allocate.
+func TestMarshalFrameAllocatesNothing(t *testing.T) {
+	s := media.NewSender(media.PayloadPCMU)
+	buf, payload := make([]byte, 1500), make([]byte, 160)
+	if n := testing.AllocsPerRun(100, func() { s.MarshalFrame(buf, payload, media.FrameSamples) }); n != 0 {
+		t.Errorf("MarshalFrame allocates %.0f times per frame", n)
+	}
 }

@@ -36,10 +36,18 @@ func NewSender(pt uint8) *Sender {
 	}
 }
 
-// Frame returns the packet for one frame of media, payload being its
-// encoded samples. The payload is referenced, not copied.
-func (s *Sender) Frame(payload []byte, samples int) *rtp.Packet {
-	p := &rtp.Packet{
+// MarshalFrame writes the packet for one frame of media into buf and
+// returns its length; it allocates nothing, for the 50 packets a second
+// of every call. buf must hold the 12-byte header and the payload.
+func (s *Sender) MarshalFrame(buf, payload []byte, samples int) (int, error) {
+	p := s.next(payload, samples)
+	return p.MarshalTo(buf)
+}
+
+// next makes the next frame's packet and moves the sequence number and
+// timestamp on.
+func (s *Sender) next(payload []byte, samples int) rtp.Packet {
+	p := rtp.Packet{
 		Header: rtp.Header{
 			Version: 2, PayloadType: s.PayloadType, SequenceNumber: s.seq,
 			Timestamp: s.ts, SSRC: s.SSRC, Marker: s.spurt,

@@ -54,6 +54,7 @@ type Session struct {
 	recording []int16 // the caller's audio, while a message is recorded
 	capture   bool
 	sender    *media.Sender
+	packet    [1500]byte // the RTP packet being sent
 }
 
 // errHungUp ends an effect when the caller hangs up; Run resumes the
@@ -199,11 +200,11 @@ func (s *Session) play(ctx context.Context, a prompt.Audio, interruptible bool) 
 }
 
 func (s *Session) send(payload []byte, samples int) error {
-	b, err := s.sender.Frame(payload, samples).Marshal()
+	n, err := s.sender.MarshalFrame(s.packet[:], payload, samples)
 	if err != nil {
 		return err
 	}
-	_, err = s.Conn.WriteTo(b, s.Remote)
+	_, err = s.Conn.WriteTo(s.packet[:n], s.Remote)
 	if err == nil && s.Sent != nil {
 		s.Sent.Add(1)
 	}
