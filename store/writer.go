@@ -137,7 +137,7 @@ func (s *Store) commit(group []*write) {
 			done = append(done, w)
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT write"); err != nil {
+		if _, err := s.execTx(ctx, tx, "SAVEPOINT write"); err != nil {
 			tell(append(done, group[i:]...), fmt.Errorf("store %s: %w", s.where, explain(err)))
 			return
 		}
@@ -146,7 +146,7 @@ func (s *Store) commit(group []*write) {
 			// Undo this write alone. If even that fails, the database
 			// has given up on the transaction (a full disk, an
 			// interrupted statement): nothing of the group commits.
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT write"); err != nil {
+			if _, err := s.execTx(ctx, tx, "ROLLBACK TO SAVEPOINT write"); err != nil {
 				w.done <- ferr
 				tell(append(done, group[i+1:]...), fmt.Errorf("store %s: a write in the same commit failed: %w", s.where, explain(ferr)))
 				return
@@ -155,7 +155,7 @@ func (s *Store) commit(group []*write) {
 		} else {
 			done = append(done, w)
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT write"); err != nil {
+		if _, err := s.execTx(ctx, tx, "RELEASE SAVEPOINT write"); err != nil {
 			tell(append(done, group[i+1:]...), fmt.Errorf("store %s: %w", s.where, explain(err)))
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -85,6 +86,14 @@ take their unavailable branch until phones can register.`,
 			}
 			if strings.TrimSpace(node) == "" {
 				return usagef("--node: name this server, such as --node sip-1 (the host's name is the default, and it has none)")
+			}
+			if os.Getenv("GOGC") == "" {
+				// A server's live heap is small (tens of KiB a call) and
+				// its garbage, SIP messages, is made fast: collecting
+				// less often buys calls per second for some memory. GOGC
+				// in the environment decides instead; GOMEMLIMIT, when
+				// set, still bounds the heap.
+				debug.SetGCPercent(400)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
