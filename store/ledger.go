@@ -95,25 +95,16 @@ func (s *Store) Post(ctx context.Context, t Txn, guard Guard) (Txn, bool, error)
 				return err
 			}
 		}
-		var last sql.NullInt64
-		if err := s.queryRow(ctx, tx, `SELECT MAX(id) FROM ledger_txns`).Scan(&last); err != nil {
-			return err
-		}
-		t.ID = last.Int64 + 1
 		if t.CreatedAt.IsZero() {
 			t.CreatedAt = time.Now().UTC()
 		}
-		if _, err := s.execTx(ctx, tx, `INSERT INTO ledger_txns (id, idem_key, fingerprint, kind, actor, memo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			t.ID, t.Key, fp, t.Kind, t.Actor, t.Memo, t.CreatedAt.UTC().Format(timeLayout)); err != nil {
+		if err := s.queryRow(ctx, tx, `INSERT INTO ledger_txns (id, idem_key, fingerprint, kind, actor, memo, created_at)
+SELECT COALESCE(MAX(id), 0) + 1, ?, ?, ?, ?, ?, ? FROM ledger_txns RETURNING id`,
+			t.Key, fp, t.Kind, t.Actor, t.Memo, t.CreatedAt.UTC().Format(timeLayout)).Scan(&t.ID); err != nil {
 			return err
 		}
-		for _, p := range t.Postings {
-			if _, err := s.execTx(ctx, tx, `INSERT INTO ledger_entries (txn_id, account, amount) VALUES (?, ?, ?)`, t.ID, p.Account, p.Amount); err != nil {
-				return err
-			}
-			if err := s.addToBalance(ctx, tx, p.Account, p.Amount); err != nil {
-				return err
-			}
+		if err := s.addPostings(ctx, tx, t.ID, t.Postings); err != nil {
+			return err
 		}
 		stored = t
 		return nil
@@ -168,21 +159,53 @@ func (s *Store) postings(ctx context.Context, q querier, id int64) ([]Posting, e
 	return ps, rows.Err()
 }
 
-// addToBalance keeps ledger_balances equal to the sum of each account's
-// postings, in the transaction that posts. An account at zero has no row,
-// so that the table holds only the accounts that hold something (the
-// per-call reservations come and go by the thousand).
-func (s *Store) addToBalance(ctx context.Context, tx *sql.Tx, account string, amount int64) error {
-	var now int64
-	if err := s.queryRow(ctx, tx, `INSERT INTO ledger_balances (account, balance) VALUES (?, ?)
-ON CONFLICT (account) DO UPDATE SET balance = ledger_balances.balance + excluded.balance RETURNING balance`, account, amount).Scan(&now); err != nil {
+// addPostings stores a transaction's postings and keeps ledger_balances
+// equal to the sum of each account's postings, in the transaction that
+// posts: one statement for the entries, one for the balances. An account
+// back at zero loses its row, so that the table holds only the accounts
+// that hold something (the per-call reservations come and go by the
+// thousand). An account appears once in a transaction (the entries' key).
+func (s *Store) addPostings(ctx context.Context, tx *sql.Tx, id int64, ps []Posting) error {
+	rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(ps)), ", ")
+	args := make([]any, 0, 3*len(ps))
+	for _, p := range ps {
+		args = append(args, id, p.Account, p.Amount)
+	}
+	if _, err := s.execTx(ctx, tx, `INSERT INTO ledger_entries (txn_id, account, amount) VALUES `+rows, args...); err != nil {
 		return err
 	}
-	if now != 0 {
-		return nil
+	rows = strings.TrimSuffix(strings.Repeat("(?, ?), ", len(ps)), ", ")
+	args = args[:0]
+	for _, p := range ps {
+		args = append(args, p.Account, p.Amount)
 	}
-	_, err := s.execTx(ctx, tx, `DELETE FROM ledger_balances WHERE account = ?`, account)
-	return err
+	res, err := s.query(ctx, tx, `INSERT INTO ledger_balances (account, balance) VALUES `+rows+`
+ON CONFLICT (account) DO UPDATE SET balance = ledger_balances.balance + excluded.balance RETURNING account, balance`, args...)
+	if err != nil {
+		return err
+	}
+	var empty []string
+	for res.Next() {
+		var account string
+		var balance int64
+		if err := res.Scan(&account, &balance); err != nil {
+			res.Close()
+			return err
+		}
+		if balance == 0 {
+			empty = append(empty, account)
+		}
+	}
+	res.Close()
+	if err := res.Err(); err != nil {
+		return err
+	}
+	for _, account := range empty {
+		if _, err := s.execTx(ctx, tx, `DELETE FROM ledger_balances WHERE account = ?`, account); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) balance(ctx context.Context, q querier, account string) (int64, error) {
