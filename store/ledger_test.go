@@ -56,7 +56,8 @@ func TestKeptBalances(t *testing.T) {
 
 		// A store of schema 7 had no kept balances (nor stored prompts):
 		// upgrading computes them.
-		execRaw(t, dsn, "DROP TABLE flow_prompts", "DROP TABLE prompt_audio", "DROP INDEX calls_open", "ALTER TABLE calls DROP COLUMN node", "DROP INDEX ledger_outbox_due", "DROP TABLE ledger_balances")
+		execRaw(t, dsn, "DROP TABLE flow_prompts", "DROP TABLE prompt_audio", "DROP INDEX calls_open", "ALTER TABLE calls DROP COLUMN node", "DROP INDEX ledger_outbox_due", "DROP TABLE ledger_balances",
+			"CREATE INDEX ledger_entries_account ON ledger_entries (account)")
 		setSchemaVersion(t, dsn, 7)
 		s.Close()
 		upgraded := openAt(t, dsn)

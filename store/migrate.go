@@ -137,8 +137,9 @@ CREATE TABLE calls (
 CREATE INDEX calls_started ON calls (started_at);
 `,
 	// 8: balances kept as postings are made, so that reading one does not
-	// sum an account's whole history; the node that runs each call, so
-	// that a node repairs only its own calls after a crash.
+	// sum an account's whole history (and the entries need no index by
+	// account); the node that runs each call, so that a node repairs only
+	// its own calls after a crash.
 	8: `
 CREATE TABLE ledger_balances (
 	account TEXT PRIMARY KEY,
@@ -146,6 +147,7 @@ CREATE TABLE ledger_balances (
 );
 INSERT INTO ledger_balances (account, balance)
 	SELECT account, SUM(amount) FROM ledger_entries GROUP BY account HAVING SUM(amount) <> 0;
+DROP INDEX ledger_entries_account;
 CREATE INDEX ledger_outbox_due ON ledger_outbox (created_at) WHERE done_at IS NULL;
 ALTER TABLE calls ADD COLUMN node TEXT NOT NULL DEFAULT '';
 CREATE INDEX calls_open ON calls (node) WHERE ended_at IS NULL;

@@ -13,10 +13,12 @@ import (
 // node sees the balances it checks — so a write's cost is mostly its
 // commit, which for SQLite is a sync of the file. While one group
 // commits, the writes that arrive wait; the writer then runs them all in
-// one transaction, each inside its own savepoint, and commits once. A
-// write that fails is rolled back to its savepoint alone, and its caller
-// gets its error; the others commit. Each caller still sees its write as
-// one transaction, made durable before tx returns, in one serial order.
+// one transaction and commits once. A write that fails is undone alone
+// (see commit), and its caller gets its error; the others commit. Each
+// caller still sees its write as one transaction, made durable before tx
+// returns, in one serial order. A write may be run more than once before
+// it commits, so its fn must only write the database and set its own
+// results, every time from scratch.
 //
 // A write must not start another (tx inside tx's fn): it would wait for
 // itself.
@@ -90,8 +92,40 @@ func (s *Store) writer() {
 }
 
 // commit runs a group of writes in one transaction and tells each its
-// outcome.
+// outcome. Most writes succeed, so the group is first run as it is; if
+// one fails, that attempt is rolled back, the failing write gets its
+// error (it ran after the writes before it, as it would have alone), and
+// the others run again, each in its own savepoint, so that any other
+// failure is undone alone.
 func (s *Store) commit(group []*write) {
+	var live []*write
+	for _, w := range group {
+		if err := w.ctx.Err(); err != nil {
+			w.done <- err // cancelled while it waited: never run
+			continue
+		}
+		live = append(live, w)
+	}
+	if len(live) == 0 {
+		return
+	}
+	failed, err := s.attempt(live, false)
+	if failed < 0 {
+		return
+	}
+	live[failed].done <- err
+	rest := append(live[:failed:failed], live[failed+1:]...)
+	if len(rest) > 0 {
+		s.attempt(rest, true)
+	}
+}
+
+// attempt runs writes in one transaction and commits the ones that
+// succeed, telling each its outcome. With savepoints, a write that fails
+// is undone alone and told its error. Without, the first write that fails
+// ends the attempt: everything is rolled back, nobody is told, and
+// attempt returns its index and error; otherwise it returns -1.
+func (s *Store) attempt(ws []*write, savepoints bool) (int, error) {
 	tell := func(ws []*write, err error) {
 		for _, w := range ws {
 			w.done <- err
@@ -103,43 +137,37 @@ func (s *Store) commit(group []*write) {
 		// after the lock below must see what the writer before committed.
 		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	}
-	ctx := context.Background() // the group's; each write's own ctx is checked before it runs
+	ctx := context.Background() // the group's; each write has its own
 	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
-		tell(group, fmt.Errorf("store %s: %w", s.where, explain(err)))
-		return
+		tell(ws, fmt.Errorf("store %s: %w", s.where, explain(err)))
+		return -1, nil
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
 	if s.dialect == postgres {
 		// One writer at a time across every node, waiting as long as
 		// SQLite does before giving up.
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = '%dms'", lockWait.Milliseconds())); err != nil {
-			tell(group, fmt.Errorf("store %s: %w", s.where, err))
-			return
+			tell(ws, fmt.Errorf("store %s: %w", s.where, err))
+			return -1, nil
 		}
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7262010)"); err != nil {
-			tell(group, fmt.Errorf("store %s: waiting for another writer: %w", s.where, err))
-			return
+			tell(ws, fmt.Errorf("store %s: waiting for another writer: %w", s.where, err))
+			return -1, nil
 		}
 	}
-	alone := len(group) == 1
 	var done []*write // the writes that succeeded, to be committed
-	for i, w := range group {
-		if err := w.ctx.Err(); err != nil {
-			w.done <- err
-			continue
-		}
-		if alone {
+	for i, w := range ws {
+		if !savepoints {
 			if err := w.fn(tx); err != nil {
-				w.done <- err
-				return
+				return i, err
 			}
 			done = append(done, w)
 			continue
 		}
 		if _, err := s.execTx(ctx, tx, "SAVEPOINT write"); err != nil {
-			tell(append(done, group[i:]...), fmt.Errorf("store %s: %w", s.where, explain(err)))
-			return
+			tell(append(done, ws[i:]...), fmt.Errorf("store %s: %w", s.where, explain(err)))
+			return -1, nil
 		}
 		ferr := w.fn(tx)
 		if ferr != nil {
@@ -148,28 +176,29 @@ func (s *Store) commit(group []*write) {
 			// interrupted statement): nothing of the group commits.
 			if _, err := s.execTx(ctx, tx, "ROLLBACK TO SAVEPOINT write"); err != nil {
 				w.done <- ferr
-				tell(append(done, group[i+1:]...), fmt.Errorf("store %s: a write in the same commit failed: %w", s.where, explain(ferr)))
-				return
+				tell(append(done, ws[i+1:]...), fmt.Errorf("store %s: a write in the same commit failed: %w", s.where, explain(ferr)))
+				return -1, nil
 			}
 			w.done <- ferr
 		} else {
 			done = append(done, w)
 		}
 		if _, err := s.execTx(ctx, tx, "RELEASE SAVEPOINT write"); err != nil {
-			tell(append(done, group[i+1:]...), fmt.Errorf("store %s: %w", s.where, explain(err)))
-			return
+			tell(append(done, ws[i+1:]...), fmt.Errorf("store %s: %w", s.where, explain(err)))
+			return -1, nil
 		}
 	}
 	if len(done) == 0 {
-		return
+		return -1, nil
 	}
 	if err := tx.Commit(); err != nil {
 		tell(done, fmt.Errorf("store %s: commit: %w", s.where, explain(err)))
-		return
+		return -1, nil
 	}
 	s.commits.Add(1)
 	s.committed.Add(int64(len(done)))
 	tell(done, nil)
+	return -1, nil
 }
 
 // WriteStats reports how many writes have been committed, and in how many
