@@ -95,8 +95,12 @@ func (m *Meter) Stop(ctx context.Context, now time.Time) error {
 			return err
 		}
 	}
-	if err := m.Ledger.release(ctx, m.CallID); err != nil {
-		return err
+	// Every minute reserved was charged: the call's account is empty,
+	// and there is nothing to give back (or to read).
+	if m.reserved > m.charged {
+		if err := m.Ledger.release(ctx, m.CallID); err != nil {
+			return err
+		}
 	}
 	m.stopped = true
 	return nil

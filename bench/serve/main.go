@@ -1,7 +1,7 @@
 // Command serve measures callflow serve under a SIPp load, beside SIPp's
 // own do-nothing responder (sipp -sn uas) in the same run:
 //
-//	go run ./bench/serve [-rates 200,400,800,1200,1600,2000,2400,2800] [-calls-per-rate 10] [-concurrent 1000]
+//	go run ./bench/serve [-rates 500,1000,1500,2000,2500,3000,4000,5000,6000] [-calls-per-rate 10] [-concurrent 1000] [-only serve|uas]
 //
 // For each rate in turn it places calls-per-rate × rate calls of half a
 // second to the acme support line (the welcome prompt plays over RTP,
@@ -40,10 +40,13 @@ const (
 	httpAddr  = "127.0.0.1:18170"
 )
 
+var only string // -only
+
 func main() {
-	rates := flag.String("rates", "200,400,800,1200,1600,2000,2400,2800", "call rates to try, in calls per second, in increasing order")
+	rates := flag.String("rates", "500,1000,1500,2000,2500,3000,4000,5000,6000", "call rates to try, in calls per second, in increasing order")
 	perRate := flag.Int("calls-per-rate", 10, "seconds of calls at each rate (calls = rate × this)")
 	concurrent := flag.Int("concurrent", 1000, "calls held up at once for the memory and goroutine figures")
+	flag.StringVar(&only, "only", "", `load only "serve" or only "uas" (to find one's ceiling without the other's run before it)`)
 	flag.Parse()
 	var rs []int
 	for _, f := range strings.Split(*rates, ",") {
@@ -118,6 +121,9 @@ func run(rates []int, perRate, concurrent int) error {
 		port int
 		mp   int
 	}{{"callflow serve", servePort, 43500}, {"sipp -sn uas", uasPort, 43600}} {
+		if only != "" && !strings.Contains(target.name, only) {
+			continue
+		}
 		for _, r := range rates {
 			step(fmt.Sprintf("%s: %d calls at %d calls/s", target.name, r*perRate, r))
 			start := time.Now()
