@@ -306,13 +306,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.mu.Unlock()
 	}()
 
-	go func() {
-		select {
-		case <-dlg.Context().Done():
-			cancel(errCallerHungUp)
-		case <-ctx.Done():
-		}
-	}()
+	defer context.AfterFunc(dlg.Context(), func() { cancel(errCallerHungUp) })()
 	sess := &session.Session{
 		Conn: conn, Remote: net.UDPAddrFromAddrPort(neg.Remote), Codec: neg.PayloadType, DTMFType: neg.DTMFType,
 		Prompt: live.Prompt, Keys: keys, Sent: &s.Metrics.PacketsSent, Received: &s.Metrics.PacketsReceived,

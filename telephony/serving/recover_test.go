@@ -2,13 +2,19 @@ package serving
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/internal/storetest"
+	"github.com/callflow/callflow/internal/tooltest"
 	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
+	"github.com/callflow/callflow/telephony"
+	"github.com/callflow/callflow/vm"
 )
 
 // After a crash, a node closes its own open calls and gives back what
@@ -59,4 +65,53 @@ func TestRecoverTouchesOnlyItsNode(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// A running call's record is brought up to date as it goes (every minute;
+// here every 50 ms), so that a crash loses only its last moments; the
+// call's end stops the updates, and the record is closed once.
+func TestRunningCallRecordKeepsUp(t *testing.T) {
+	tooltest.Require(t, "espeak-ng", "espeak-ng") // acme speaks
+	ctx := context.Background()
+	st := storetest.Open(t, filepath.Join(t.TempDir(), "callflow.db"))
+	storetest.ApplyDir(t, st, filepath.Join("..", "..", "examples", "acme"))
+	ledger, _, err := plan.Ledger(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ledger.Buy(ctx, "buy", billing.Credits(10, 0), "t"); err != nil {
+		t.Fatal(err)
+	}
+	b := &Builder{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Recordings: t.TempDir(), every: 50 * time.Millisecond}
+	live, err := b.Build(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, end, err := live.Begin(telephony.CallInfo{ID: "c1", From: "+14155550000", Number: "+18005550199", Flow: "support"}, func(error) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := func() store.Call {
+		t.Helper()
+		cs, err := st.Calls(ctx, store.CallFilter{})
+		if err != nil || len(cs) != 1 {
+			t.Fatalf("calls: %v %v", cs, err)
+		}
+		return cs[0]
+	}
+	first := record()
+	for deadline := time.Now().Add(5 * time.Second); !record().LastSeenAt.After(first.LastSeenAt.Add(100 * time.Millisecond)); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the running call's record was not brought up to date: last seen %s, started %s", record().LastSeenAt, first.StartedAt)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the store
+	}
+	end(vm.Effect{Kind: vm.EffectHangup, Reason: vm.ReasonFlowEnd}, nil)
+	closed := record()
+	if closed.EndedAt.IsZero() || closed.Ending != "flow-end" || closed.Credits <= 0 {
+		t.Fatalf("the closed record: %+v; want it ended, flow-end, its first minute charged", closed)
+	}
+	if held, err := st.Balances(ctx, billing.Reserved+":"); err != nil || len(held) != 0 {
+		t.Fatalf("still reserved after the call: %v %v", held, err)
+	}
 }

@@ -39,6 +39,9 @@ type Builder struct {
 	// Node names this server among the nodes sharing the store; its
 	// calls' records carry it (see Recover).
 	Node string
+	// every is how often a running call is metered and its record
+	// brought up to date: a minute (tests make it shorter).
+	every time.Duration
 	// recorded holds, by call ID, the seconds of voicemail saved during
 	// calls in progress, for their records.
 	recorded sync.Map
@@ -172,26 +175,44 @@ func (b *Builder) begin(c telephony.CallInfo, stop func(error), l *telephony.Liv
 		}
 		return nil, nil, refusal
 	}
-	done := make(chan struct{})
-	go func() {
-		tick := time.NewTicker(time.Minute)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case t := <-tick.C:
-				if err := meter.Tick(ctx, t); errors.Is(err, billing.ErrCreditsExhausted) {
-					b.Log.Warn("credits exhausted: ending the call", "call", c.ID)
-					stop(err)
-				}
-				rec.LastSeenAt, rec.Path = t, path.Path()
-				b.Store.SaveCall(ctx, rec)
-			}
+	// Every minute the meter charges and the record is brought up to date,
+	// from a timer rather than a goroutine of the call's own; the timer and
+	// the call's end take turns with the meter, which is not safe for
+	// concurrent use.
+	every := b.every
+	if every == 0 {
+		every = time.Minute
+	}
+	var mu sync.Mutex
+	ended, minutes := false, 0
+	var timer *time.Timer
+	var minute func()
+	minute = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if ended {
+			return
 		}
-	}()
+		t := time.Now()
+		if err := meter.Tick(ctx, t); errors.Is(err, billing.ErrCreditsExhausted) {
+			b.Log.Warn("credits exhausted: ending the call", "call", c.ID)
+			stop(err)
+		}
+		rec.LastSeenAt, rec.Path = t, path.Path()
+		if err := b.Store.SaveCall(ctx, rec); err != nil {
+			b.Log.Error("call record", "call", c.ID, "err", err)
+		}
+		minutes++
+		timer.Reset(time.Until(now.Add(time.Duration(minutes+1) * every)))
+	}
+	mu.Lock()
+	timer = time.AfterFunc(every, minute)
+	mu.Unlock()
 	end := func(final vm.Effect, cause error) {
-		close(done)
+		mu.Lock()
+		defer mu.Unlock()
+		ended = true
+		timer.Stop()
 		t := time.Now()
 		if err := meter.Stop(ctx, t); err != nil {
 			b.Log.Error("meter", "call", c.ID, "err", err)

@@ -39,9 +39,10 @@ type Session struct {
 	Save func(prompt.Audio) (bool, error)
 	// Hooks observe the machine: the billing meter, the call record.
 	Hooks []vm.Hook
-	// Keys, when set, delivers keys that arrive by SIP INFO; the session
-	// treats them as it treats RFC 4733 events.
-	Keys <-chan byte
+	// Keys, when set, is the session's channel of keys: the server sends
+	// the keys that arrive by SIP INFO to it, and the session adds those
+	// of RFC 4733 events. It should hold a few keys (16).
+	Keys chan byte
 	// Stopped is set by Run when a hook stopped the call: the hook's
 	// error (vm.Machine.Err), such as credits running out.
 	Stopped error
@@ -65,29 +66,15 @@ var errHungUp = errors.New("caller hung up")
 // caller hung up), and returns the final effect. It returns once every
 // goroutine it started has finished.
 func (s *Session) Run(ctx context.Context, p *vm.Program) (vm.Effect, error) {
-	s.keys = make(chan byte, 16)
+	s.keys = s.Keys
+	if s.keys == nil {
+		s.keys = make(chan byte, 16)
+	}
 	s.sender = media.NewSender(s.Codec)
 	recvCtx, stopRecv := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); s.receive(recvCtx) }()
-	if s.Keys != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case k, ok := <-s.Keys:
-					if !ok {
-						return
-					}
-					s.key(k)
-				case <-recvCtx.Done():
-					return
-				}
-			}
-		}()
-	}
 	defer func() {
 		stopRecv()
 		s.Conn.SetReadDeadline(time.Now()) // unblock the reader
@@ -167,36 +154,30 @@ func digitOf(k byte) uint8 {
 	return k - '0'
 }
 
+// pacer sends every session's prompts, frame by frame (see media.Pacer).
+var pacer media.Pacer
+
 // play sends audio as 20 ms frames in real time. When interruptible, a
-// menu key (0–9, *) stops it and is returned.
+// menu key (0–9, *) stops it and is returned; other keys are dropped.
 func (s *Session) play(ctx context.Context, a prompt.Audio, interruptible bool) (byte, error) {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
 	s.sender.Spurt()
-	payload := make([]byte, media.FrameSamples)
-	for off := 0; off < len(a.Samples); off += media.FrameSamples {
-		frame := a.Samples[off:min(off+media.FrameSamples, len(a.Samples))]
-		media.Encode(s.Codec, payload[:len(frame)], frame)
-		if err := s.send(payload[:len(frame)], len(frame)); err != nil {
-			return 0, err
-		}
-		// Wait for the next tick; a key that does not stop the prompt
-		// is dropped without taking the tick's place.
-	wait:
-		for {
-			select {
-			case <-ctx.Done():
-				return 0, errHungUp
-			case k := <-s.keys:
-				if interruptible && k != '#' {
-					return k, nil
-				}
-			case <-tick.C:
-				break wait
+	p := &media.Playback{Samples: a.Samples, Codec: s.Codec, Send: s.send}
+	pacer.Start(p)
+	stop := func() { p.Stop(); <-p.Done() } // after Done, the sender is the session's again
+	for {
+		select {
+		case <-ctx.Done():
+			stop()
+			return 0, errHungUp
+		case k := <-s.keys:
+			if interruptible && k != '#' {
+				stop()
+				return k, nil
 			}
+		case <-p.Done():
+			return 0, p.Err()
 		}
 	}
-	return 0, nil
 }
 
 func (s *Session) send(payload []byte, samples int) error {
