@@ -70,16 +70,30 @@ func (s *Store) Post(ctx context.Context, t Txn, guard Guard) (Txn, bool, error)
 	fp := fingerprint(t)
 	var stored Txn
 	replay := false
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = time.Now().UTC()
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		prev, err := s.txnByKey(ctx, tx, t.Key)
-		switch {
-		case err == nil:
+		// The transaction goes in first: a key posted before inserts
+		// nothing, and is a replay, whatever the balances are now. A new
+		// one that the guard then refuses fails the write, which undoes
+		// the insert.
+		err := s.queryRow(ctx, tx, `INSERT INTO ledger_txns (id, idem_key, fingerprint, kind, actor, memo, created_at)
+SELECT COALESCE(MAX(id), 0) + 1, ?, ?, ?, ?, ?, ? FROM ledger_txns WHERE true
+ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
+			t.Key, fp, t.Kind, t.Actor, t.Memo, t.CreatedAt.UTC().Format(timeLayout)).Scan(&t.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			prev, err := s.txnByKey(ctx, tx, t.Key)
+			if err != nil {
+				return err
+			}
 			if prevFP, _ := s.fingerprintOf(ctx, tx, prev.ID); prevFP != fp {
 				return fmt.Errorf("ledger: %w: %q was first posted as %s %q", ErrIdempotencyConflict, t.Key, prev.Kind, prev.Memo)
 			}
 			stored, replay = prev, true
 			return nil
-		case !errors.Is(err, sql.ErrNoRows):
+		}
+		if err != nil {
 			return err
 		}
 		var followUps []FollowUp
@@ -94,14 +108,6 @@ func (s *Store) Post(ctx context.Context, t Txn, guard Guard) (Txn, bool, error)
 				f.Key, f.Kind, f.Payload, now()); err != nil {
 				return err
 			}
-		}
-		if t.CreatedAt.IsZero() {
-			t.CreatedAt = time.Now().UTC()
-		}
-		if err := s.queryRow(ctx, tx, `INSERT INTO ledger_txns (id, idem_key, fingerprint, kind, actor, memo, created_at)
-SELECT COALESCE(MAX(id), 0) + 1, ?, ?, ?, ?, ?, ? FROM ledger_txns RETURNING id`,
-			t.Key, fp, t.Kind, t.Actor, t.Memo, t.CreatedAt.UTC().Format(timeLayout)).Scan(&t.ID); err != nil {
-			return err
 		}
 		if err := s.addPostings(ctx, tx, t.ID, t.Postings); err != nil {
 			return err

@@ -69,3 +69,29 @@ func TestKeptBalances(t *testing.T) {
 		}
 	})
 }
+
+// Posting a key again is a replay whatever the balances are now: a fee
+// paid once stays paid when the job runs again on a lower balance, and is
+// not refused by its guard.
+func TestReplayIsNotGuardedAgain(t *testing.T) {
+	each(t, func(t *testing.T, s *store.Store, _ string) {
+		ctx := context.Background()
+		txn := store.Txn{Key: "fee", Kind: "test", Actor: "t", Postings: []store.Posting{{Account: "org:available", Amount: -5}, {Account: "revenue", Amount: 5}}}
+		allow := func(func(string) (int64, error)) ([]store.FollowUp, error) { return nil, nil }
+		first, replay, err := s.Post(ctx, txn, allow)
+		if err != nil || replay {
+			t.Fatalf("first post: %v, replay %v", err, replay)
+		}
+		refuse := func(func(string) (int64, error)) ([]store.FollowUp, error) { return nil, fmt.Errorf("not enough") }
+		again, replay, err := s.Post(ctx, txn, refuse)
+		if err != nil || !replay || again.ID != first.ID {
+			t.Fatalf("posting the key again: %+v, replay %v, %v; want the first transaction, as a replay", again, replay, err)
+		}
+		if _, _, err := s.Post(ctx, store.Txn{Key: "other", Kind: "test", Actor: "t", Postings: txn.Postings}, refuse); err == nil {
+			t.Fatal("a new key refused by its guard was posted")
+		}
+		if b, _ := s.Balance(ctx, "revenue"); b != 5 {
+			t.Fatalf("revenue = %d; want 5, once", b)
+		}
+	})
+}

@@ -25,7 +25,7 @@ import (
 
 // maxGroup bounds how many writes one commit carries, so that one group's
 // latency stays short under any load.
-const maxGroup = 64
+const maxGroup = 256
 
 // write is one caller's transaction, waiting for the writer.
 type write struct {
