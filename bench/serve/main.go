@@ -1,7 +1,7 @@
 // Command serve measures callflow serve under a SIPp load, beside SIPp's
 // own do-nothing responder (sipp -sn uas) in the same run:
 //
-//	go run ./bench/serve [-rates 500,1000,1500,2000,2500,3000,4000,5000,6000] [-calls-per-rate 10] [-concurrent 1000] [-only serve|uas]
+//	go run ./bench/serve [-rates 1000,2000,2400,2800,3200,3600,4000,5000,6000,7000,8000] [-calls-per-rate 10] [-concurrent 1000] [-only serve|uas]
 //
 // For each rate in turn it places calls-per-rate × rate calls of half a
 // second to the acme support line (the welcome prompt plays over RTP,
@@ -43,7 +43,7 @@ const (
 var only string // -only
 
 func main() {
-	rates := flag.String("rates", "500,1000,1500,2000,2500,3000,4000,5000,6000", "call rates to try, in calls per second, in increasing order")
+	rates := flag.String("rates", "1000,2000,2400,2800,3200,3600,4000,5000,6000,7000,8000", "call rates to try, in calls per second, in increasing order")
 	perRate := flag.Int("calls-per-rate", 10, "seconds of calls at each rate (calls = rate × this)")
 	concurrent := flag.Int("concurrent", 1000, "calls held up at once for the memory and goroutine figures")
 	flag.StringVar(&only, "only", "", `load only "serve" or only "uas" (to find one's ceiling without the other's run before it)`)
