@@ -275,26 +275,38 @@ func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdUntil implements `until REGEXP program [args...]`: it runs program
+// cmdUntil implements `until [-count=N] REGEXP program [args...]`: it runs program
 // again and again, as exec does, until its standard output matches
-// REGEXP, for at most 60 s. It waits for a state that another process
+// REGEXP (N times, with -count), for at most 60 s. It waits for a state that another process
 // (a server in the background) reaches; stdout holds the last run's output.
 func cmdUntil(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: until REGEXP program [args...]")
+	count := 0 // any number of matches
+	if len(args) > 0 && strings.HasPrefix(args[0], "-count=") {
+		n, err := strconv.Atoi(strings.TrimPrefix(args[0], "-count="))
+		if err != nil || n < 1 {
+			ts.Fatalf("until: %s: want -count=N, N at least 1", args[0])
+		}
+		count, args = n, args[1:]
 	}
-	re, err := regexp.Compile(args[0])
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: until [-count=N] REGEXP program [args...]")
+	}
+	// Multi-line, as stdout's patterns are: ^ and $ match at every line.
+	re, err := regexp.Compile("(?m)" + args[0])
 	if err != nil {
 		ts.Fatalf("until: %v", err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		err := ts.Exec(args[1], args[2:]...)
-		if err == nil && re.MatchString(ts.ReadFile("stdout")) {
-			return
+		if err == nil {
+			n := len(re.FindAllStringIndex(ts.ReadFile("stdout"), -1))
+			if (count == 0 && n > 0) || (count > 0 && n == count) {
+				return
+			}
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("%s did not print %q within 60 s (last error: %v)", args[1], args[0], err)
+			ts.Fatalf("%s did not print %q (count %d) within 60 s (last error: %v)", args[1], args[0], count, err)
 		}
 		time.Sleep(100 * time.Millisecond) // polling another process
 	}
