@@ -81,11 +81,23 @@ type Ledger struct {
 	// once per crossing; 0 for never.
 	LowBalance Micro
 
-	// followUp serialises FollowUp; under it, clear says that the outbox
-	// was empty when last read, so that a debit that makes nothing due
-	// need not read it (a call's every minute is a debit).
-	followUp sync.Mutex
-	clear    atomic.Bool
+	// followUp serialises FollowUp; under it, clearSince is when the
+	// outbox was last read and found empty (0 when it was not), so that a
+	// debit that makes nothing due need not read it (a call's every minute
+	// is a debit). Other ledgers — another process, the billing job — may
+	// make work due meanwhile, so it is trusted for followUpEvery only.
+	followUp   sync.Mutex
+	clearSince atomic.Int64 // unix nanoseconds
+}
+
+// followUpEvery is how long an empty outbox is trusted before a debit
+// reads it again.
+const followUpEvery = 10 * time.Second
+
+// outboxClear reports whether the outbox was found empty lately.
+func (l *Ledger) outboxClear() bool {
+	since := l.clearSince.Load()
+	return since != 0 && time.Since(time.Unix(0, since)) < followUpEvery
 }
 
 // ErrInsufficient is returned (wrapped) when a debit would take the
@@ -163,7 +175,7 @@ func (l *Ledger) debit(ctx context.Context, key, kind, actor, memo string, from,
 	if err != nil {
 		return t, replay, err
 	}
-	if made || !l.clear.Load() {
+	if made || !l.outboxClear() {
 		l.FollowUp(ctx) // errors stay in the outbox for a later debit
 	}
 	return t, replay, nil
@@ -199,13 +211,16 @@ func (l *Ledger) crossings(key string, before, after Micro) []store.FollowUp {
 func (l *Ledger) FollowUp(ctx context.Context) error {
 	l.followUp.Lock()
 	defer l.followUp.Unlock()
+	l.clearSince.Store(0) // until the outbox is found empty
 	due, err := l.Store.Outbox(ctx)
 	if err != nil {
 		return err
 	}
+	if len(due) == 0 {
+		l.clearSince.Store(time.Now().UnixNano())
+	}
 	// Anything that fails below stays due, and the next debit reads the
 	// outbox again.
-	l.clear.Store(len(due) == 0)
 	var first error
 	for _, f := range due {
 		var err error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/callflow/callflow/store"
@@ -41,7 +42,10 @@ type Meter struct {
 	reserved int // minutes reserved so far (1 after Start)
 	charged  int // minutes charged so far
 	stopped  bool
-	err      error // ErrCreditsExhausted once a minute cannot be covered
+	// exhausted holds ErrCreditsExhausted once a minute cannot be
+	// covered; the call's machine reads it (OnEffect) while a timer ticks
+	// the meter, so it is atomic.
+	exhausted atomic.Pointer[error]
 }
 
 func (m *Meter) account() string { return reservedPrefix + m.CallID }
@@ -57,8 +61,8 @@ func (m *Meter) Start(ctx context.Context, now time.Time) error {
 // reserved. It returns ErrCreditsExhausted when a minute cannot be
 // covered; the call must then end.
 func (m *Meter) Tick(ctx context.Context, now time.Time) error {
-	if m.stopped || m.err != nil {
-		return m.err
+	if err := m.err(); m.stopped || err != nil {
+		return err
 	}
 	ended := int(now.Sub(m.start) / time.Minute)
 	for m.charged < ended {
@@ -133,17 +137,26 @@ func (m *Meter) charge(ctx context.Context, minute int) error {
 // fail records that credits ran out, so that the hooks stop the call.
 func (m *Meter) fail(err error) error {
 	if errors.Is(err, ErrInsufficient) {
-		m.err = fmt.Errorf("%w: %v", ErrCreditsExhausted, err)
-		return m.err
+		err = fmt.Errorf("%w: %v", ErrCreditsExhausted, err)
+		m.exhausted.Store(&err)
+		return err
 	}
 	return err
 }
 
 // OnEffect implements vm.Hook: it stops the call once credits run out.
-func (m *Meter) OnEffect(*vm.Machine, *vm.Effect) error { return m.err }
+func (m *Meter) OnEffect(*vm.Machine, *vm.Effect) error { return m.err() }
 
 // OnResult implements vm.Hook.
-func (m *Meter) OnResult(*vm.Machine, *vm.Effect, vm.Result) error { return m.err }
+func (m *Meter) OnResult(*vm.Machine, *vm.Effect, vm.Result) error { return m.err() }
+
+// err is ErrCreditsExhausted (wrapped) once credits ran out, else nil.
+func (m *Meter) err() error {
+	if e := m.exhausted.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
 
 // release gives back whatever a call's account still holds.
 func (l *Ledger) release(ctx context.Context, callID string) error {

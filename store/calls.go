@@ -70,7 +70,7 @@ func (s *Store) SaveCall(ctx context.Context, c Call) error {
 	if c.LastSeenAt.IsZero() {
 		c.LastSeenAt = c.StartedAt
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := s.execTx(ctx, tx, `INSERT INTO calls (id, direction, from_number, to_number, number_name, flow, flow_version, path, agent, started_at, answered_at, ended_at, last_seen_at, recording_s, credits, ending, node)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET path = excluded.path, agent = excluded.agent, answered_at = excluded.answered_at, ended_at = excluded.ended_at,
@@ -89,7 +89,7 @@ ON CONFLICT (id) DO UPDATE SET path = excluded.path, agent = excluded.agent, ans
 // it closed.
 func (s *Store) CloseUnfinished(ctx context.Context, node string) (int, error) {
 	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := s.execTx(ctx, tx, `UPDATE calls SET ended_at = last_seen_at, ending = 'server-stopped' WHERE ended_at IS NULL AND (node = ? OR node = '')`, node)
 		if err != nil {
 			return err

@@ -73,7 +73,8 @@ func (s *Store) Post(ctx context.Context, t Txn, guard Guard) (Txn, bool, error)
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = time.Now().UTC()
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		stored, replay = Txn{}, false // a write may run more than once
 		// The transaction goes in first: a key posted before inserts
 		// nothing, and is a replay, whatever the balances are now. A new
 		// one that the guard then refuses fails the write, which undoes
@@ -278,7 +279,7 @@ type Notification struct {
 
 // Notify stores a notification once per dedupe key.
 func (s *Store) Notify(ctx context.Context, kind, message, dedupeKey string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var n int
 		if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM notifications WHERE dedupe_key = ?`, dedupeKey).Scan(&n); err != nil || n > 0 {
 			return err
@@ -361,7 +362,7 @@ type UnpaidFee struct {
 
 // AddUnpaidFee records a fee that could not be paid, once per key.
 func (s *Store) AddUnpaidFee(ctx context.Context, f UnpaidFee) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := s.execTx(ctx, tx, `INSERT INTO unpaid_fees (idem_key, item, what, month, amount, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`,
 			f.Key, f.Item, f.What, f.Month, f.Amount, now())
 		return err
@@ -388,7 +389,7 @@ func (s *Store) UnpaidFees(ctx context.Context) ([]UnpaidFee, error) {
 
 // FeePaid forgets an unpaid fee once it is paid.
 func (s *Store) FeePaid(ctx context.Context, key string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := s.execTx(ctx, tx, `DELETE FROM unpaid_fees WHERE idem_key = ?`, key)
 		return err
 	})
@@ -414,7 +415,7 @@ func (s *Store) Outbox(ctx context.Context) ([]FollowUp, error) {
 
 // FollowUpDone marks a follow-up done.
 func (s *Store) FollowUpDone(ctx context.Context, key string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := s.execTx(ctx, tx, `UPDATE ledger_outbox SET done_at = ? WHERE idem_key = ?`, now(), key)
 		return err
 	})

@@ -186,7 +186,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return nil
 		}
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// Inside the lock, so that nodes opening a new store at once do
 		// not race to create it.
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`); err != nil {

@@ -29,7 +29,7 @@ var ErrQuota = errors.New("recording storage is full")
 // pass limitSeconds; the check and the insert are one transaction, so
 // recordings saved at once cannot pass the limit together.
 func (s *Store) AddRecording(ctx context.Context, r Recording, limitSeconds int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var n int
 		if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM recordings WHERE id = ?`, r.ID).Scan(&n); err != nil || n > 0 {
 			return err // saved already: a retry is a no-op
@@ -86,7 +86,7 @@ func (s *Store) ExpiredRecordings(ctx context.Context, cutoff time.Time) ([]Reco
 // MarkRecordingDeleted keeps a recording's row as an audit trail of when
 // and why its audio was deleted.
 func (s *Store) MarkRecordingDeleted(ctx context.Context, id string, at time.Time, why string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := s.execTx(ctx, tx, `UPDATE recordings SET deleted_at = ?, deleted_why = ? WHERE id = ? AND deleted_at IS NULL`,
 			at.UTC().Format(timeLayout), why, id)
 		return err

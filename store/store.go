@@ -118,6 +118,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			// beside them, which WAL allows. Other processes still wait
 			// up to lockWait for the lock.
 			s.db.SetMaxOpenConns(4)
+			s.db.SetMaxIdleConns(4) // kept, with their prepared statements
 		}
 	}
 	if err != nil {

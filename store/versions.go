@@ -175,7 +175,7 @@ func (s *Store) Apply(ctx context.Context, c Change) (Version, error) {
 	if checkpoint == nil {
 		checkpoint = func(string) {}
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		live, err := liveID(ctx, s, tx)
 		if err != nil {
 			return err
@@ -288,7 +288,7 @@ func (s *Store) FlowPrompts(ctx context.Context, flow string, version int64) (ma
 // base is checked as Apply checks it.
 func (s *Store) SaveDrafts(ctx context.Context, base int64, flows []FlowInput, by, commit string) (map[string]int64, error) {
 	saved := map[string]int64{}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		live, err := liveID(ctx, s, tx)
 		if err != nil {
 			return err
@@ -428,7 +428,7 @@ func (s *Store) LiveFlowHashes(ctx context.Context) (map[string]string, error) {
 
 // ClearDraft discards a flow's draft, if it has one.
 func (s *Store) ClearDraft(ctx context.Context, flow string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM drafts WHERE flow = ?`), flow)
 		return err
 	})

@@ -30,12 +30,17 @@ const maxGroup = 256
 // write is one caller's transaction, waiting for the writer.
 type write struct {
 	ctx  context.Context
-	fn   func(*sql.Tx) error
+	fn   func(context.Context, *sql.Tx) error
 	done chan error // gets the result, once
 }
 
 // ErrClosed is returned (wrapped) by writes to a closed store.
 var ErrClosed = errors.New("store is closed")
+
+// ErrGroupFailed is returned (wrapped) by a write that was lost with the
+// transaction of another write it was committed with: the database gave
+// up on the transaction (a full disk, say). Nothing of it was written.
+var ErrGroupFailed = errors.New("the transaction this write shared failed, and nothing of it was written")
 
 func (s *Store) startWriter() {
 	s.writes = make(chan *write)
@@ -50,8 +55,11 @@ func (s *Store) stopWriter() {
 }
 
 // tx runs fn in a transaction that holds the store's write lock, and
-// commits if fn returns nil. It returns once the outcome is durable.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+// commits if fn returns nil. It returns once the outcome is durable. fn
+// gets ctx without its cancellation: once a write has started it runs to
+// its end, since cancelling a statement would undo the writes it shares a
+// transaction with.
+func (s *Store) tx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -159,7 +167,7 @@ func (s *Store) attempt(ws []*write, savepoints bool) (int, error) {
 	var done []*write // the writes that succeeded, to be committed
 	for i, w := range ws {
 		if !savepoints {
-			if err := w.fn(tx); err != nil {
+			if err := w.fn(context.WithoutCancel(w.ctx), tx); err != nil {
 				return i, err
 			}
 			done = append(done, w)
@@ -169,14 +177,14 @@ func (s *Store) attempt(ws []*write, savepoints bool) (int, error) {
 			tell(append(done, ws[i:]...), fmt.Errorf("store %s: %w", s.where, explain(err)))
 			return -1, nil
 		}
-		ferr := w.fn(tx)
+		ferr := w.fn(context.WithoutCancel(w.ctx), tx)
 		if ferr != nil {
 			// Undo this write alone. If even that fails, the database
 			// has given up on the transaction (a full disk, an
 			// interrupted statement): nothing of the group commits.
 			if _, err := s.execTx(ctx, tx, "ROLLBACK TO SAVEPOINT write"); err != nil {
 				w.done <- ferr
-				tell(append(done, ws[i+1:]...), fmt.Errorf("store %s: a write in the same commit failed: %w", s.where, explain(ferr)))
+				tell(append(done, ws[i+1:]...), fmt.Errorf("store %s: %w: %v", s.where, ErrGroupFailed, explain(ferr)))
 				return -1, nil
 			}
 			w.done <- ferr

@@ -73,3 +73,27 @@ func TestGroupCommit(t *testing.T) {
 		}
 	})
 }
+
+// A write runs to its end once it has started, whatever its caller's
+// context does then: cancelling a statement half-way would undo the
+// writes that share its transaction.
+func TestStartedWriteIgnoresCancellation(t *testing.T) {
+	each(t, func(t *testing.T, s *store.Store, _ string) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		guard := func(func(string) (int64, error)) ([]store.FollowUp, error) {
+			cancel() // the caller gives up while its write runs
+			return nil, nil
+		}
+		if _, _, err := s.Post(ctx, store.Txn{Key: "k", Kind: "test", Actor: "t",
+			Postings: []store.Posting{{Account: "a", Amount: -1}, {Account: "b", Amount: 1}}}, guard); err != nil {
+			t.Fatalf("a write whose caller gave up half-way: %v", err)
+		}
+		if b, err := s.Balance(context.Background(), "b"); err != nil || b != 1 {
+			t.Fatalf("b = %d, %v; want the write committed whole", b, err)
+		}
+		if err := s.CheckLedger(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -52,8 +52,9 @@ func (p *Playback) Err() error { return p.err }
 
 type shard struct {
 	mu      sync.Mutex
-	plays   []*Playback
-	running bool // a goroutine is ticking for plays
+	plays   []*Playback // under mu: the playbacks of the next tick
+	spare   []*Playback // under mu: an empty slice to start the next tick's with
+	running bool        // under mu: a goroutine is ticking for plays
 	payload [FrameSamples]byte
 }
 
@@ -71,7 +72,7 @@ func (pc *Pacer) Start(p *Playback) {
 		close(p.done)
 		return
 	}
-	sh := pc.shards[int(pc.next.Add(1))%len(pc.shards)]
+	sh := pc.shards[pc.next.Add(1)%uint32(len(pc.shards))]
 	sh.mu.Lock()
 	sh.plays = append(sh.plays, p)
 	if !sh.running {
@@ -81,21 +82,31 @@ func (pc *Pacer) Start(p *Playback) {
 	sh.mu.Unlock()
 }
 
-// run sends a frame of every playback each tick until none is left.
+// run sends a frame of every playback each tick until none is left. It
+// sends without holding the shard's lock, so that a Start never waits
+// for a tick's sending; playbacks started meanwhile join the next tick.
 func (sh *shard) run() {
 	tick := time.NewTicker(FrameInterval)
 	defer tick.Stop()
 	for range tick.C {
 		sh.mu.Lock()
-		live := sh.plays[:0]
-		for _, p := range sh.plays {
+		plays := sh.plays
+		sh.plays = sh.spare[:0]
+		sh.mu.Unlock()
+		n := 0
+		for _, p := range plays {
 			if sh.frame(p) {
-				live = append(live, p)
+				plays[n] = p
+				n++
 			}
 		}
-		clear(sh.plays[len(live):])
-		sh.plays = live
-		if len(live) == 0 {
+		clear(plays[n:])
+		sh.mu.Lock()
+		added := sh.plays
+		sh.plays = append(plays[:n], added...)
+		clear(added)
+		sh.spare = added[:0]
+		if len(sh.plays) == 0 {
 			sh.running = false
 			sh.mu.Unlock()
 			return

@@ -77,8 +77,10 @@ func (c *Cache) wav(data []byte) (string, error) {
 }
 
 // URL fetches an https audio file and returns the cached prompt's path.
-// It fetches every time, so that what is served is what the URL holds
-// now; the conversion is cached by the content's hash. A failure is an
+// It fetches on every call, never trusting an earlier fetch of the same
+// URL; the conversion is cached by the content's hash. (Apply prepares
+// the prompts of the flows that change, so a URL is fetched again when
+// its flow changes.) A failure is an
 // error for whoever applies the configuration, never a silent failure
 // during a call.
 func (c *Cache) URL(ctx context.Context, url string) (string, error) {

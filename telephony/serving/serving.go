@@ -194,9 +194,13 @@ func (b *Builder) begin(c telephony.CallInfo, stop func(error), l *telephony.Liv
 			return
 		}
 		t := time.Now()
-		if err := meter.Tick(ctx, t); errors.Is(err, billing.ErrCreditsExhausted) {
+		switch err := meter.Tick(ctx, t); {
+		case errors.Is(err, billing.ErrCreditsExhausted):
 			b.Log.Warn("credits exhausted: ending the call", "call", c.ID)
 			stop(err)
+		case err != nil:
+			// The minute is charged at the next tick, or at hang-up.
+			b.Log.Error("meter", "call", c.ID, "err", err)
 		}
 		rec.LastSeenAt, rec.Path = t, path.Path()
 		if err := b.Store.SaveCall(ctx, rec); err != nil {
@@ -302,6 +306,9 @@ func Recover(ctx context.Context, st *store.Store, node string) (closed, release
 	// was open by then, and is kept unless that call has ended.
 	var open map[string]bool
 	var openErr error
+	// Work a crash left due (an auto-recharge, a notification); what
+	// fails stays due for a later charge.
+	ledger.FollowUp(ctx)
 	released, err = ledger.ReleaseReservations(ctx, func(call string) bool {
 		if open == nil && openErr == nil {
 			open, openErr = st.OpenCalls(ctx)
