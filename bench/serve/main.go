@@ -138,6 +138,15 @@ func run(rates []int, perRate, concurrent int) error {
 			}
 			best[target.name] = r
 		}
+		if target.port == servePort {
+			// A rate serve could not keep up with leaves calls running:
+			// let them end, so that they take no CPU from the responder's
+			// runs.
+			step("waiting for serve to finish its calls")
+			if _, err := settle(idle); err != nil {
+				return err
+			}
+		}
 	}
 	fmt.Printf("sustained rate with 0 failed calls (half-second calls, rates %v):\n", rates)
 	fmt.Printf("  callflow serve  %4d calls/s\n", best["callflow serve"])
