@@ -480,3 +480,32 @@ func TestAutoRechargeSurvivesFailure(t *testing.T) {
 		checkInvariants(t, s)
 	})
 }
+
+// A call refused for credits while a failed auto-recharge is still due
+// does the recharge first, and is then paid for, not refused.
+func TestRefusedDebitDoesTheDueRecharge(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store, _ string) {
+		ctx := context.Background()
+		l, _ := ledger(s)
+		l.Buy(ctx, "b", credits(6), "alice") // through Invoice
+		pay := &flakyPayments{}
+		l.Payments = pay
+		l.AutoRecharge = billing.AutoRecharge{Enabled: true, Threshold: credits(5), Amount: credits(10)}
+		first := &billing.Meter{Ledger: l, CallID: "c1", Rate: credits(4)}
+		if err := first.Start(ctx, start); err != nil { // 6 → 2: crossing; the payment fails
+			t.Fatal(err)
+		}
+		// 2 available, 4 needed: without the recharge this call is refused.
+		second := &billing.Meter{Ledger: l, CallID: "c2", Rate: credits(4)}
+		if err := second.Start(ctx, start); err != nil {
+			t.Fatalf("a call refused though a due recharge would pay for it: %v", err)
+		}
+		if a, _, _ := l.Balance(ctx); a != credits(8) { // 2 + 10 - 4
+			t.Fatalf("available %s, want 8 after the recharge and the second call's minute", a)
+		}
+		if pay.calls != 2 {
+			t.Errorf("%d payment attempts; want the declined one and the one that paid", pay.calls)
+		}
+		checkInvariants(t, s)
+	})
+}

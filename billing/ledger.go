@@ -81,12 +81,12 @@ type Ledger struct {
 	// once per crossing; 0 for never.
 	LowBalance Micro
 
-	// followUp serialises FollowUp; under it, clearSince is when the
+	// followUpMu serialises FollowUp; under it, clearSince is when the
 	// outbox was last read and found empty (0 when it was not), so that a
 	// debit that makes nothing due need not read it (a call's every minute
 	// is a debit). Other ledgers — another process, the billing job — may
 	// make work due meanwhile, so it is trusted for followUpEvery only.
-	followUp   sync.Mutex
+	followUpMu sync.Mutex
 	clearSince atomic.Int64 // unix nanoseconds
 }
 
@@ -149,6 +149,20 @@ func (l *Ledger) BuyOnce(ctx context.Context, key string, amount Micro, user str
 // follow-ups are then done; one that fails is done by a later debit. It
 // reports whether the debit was a replay of an earlier one.
 func (l *Ledger) debit(ctx context.Context, key, kind, actor, memo string, from, to string, amount Micro) (store.Txn, bool, error) {
+	t, replay, err := l.post(ctx, key, kind, actor, memo, from, to, amount)
+	if errors.Is(err, ErrInsufficient) && from == Available && !l.outboxClear() {
+		// An auto-recharge that failed before is still due: do it now
+		// and, if it bought credits, try once more, rather than refuse a
+		// call the recharge would have paid for.
+		if bought, _ := l.followUp(ctx); bought {
+			return l.post(ctx, key, kind, actor, memo, from, to, amount)
+		}
+	}
+	return t, replay, err
+}
+
+// post is one attempt of debit.
+func (l *Ledger) post(ctx context.Context, key, kind, actor, memo string, from, to string, amount Micro) (store.Txn, bool, error) {
 	made := false // whether the debit made follow-ups due
 	t, replay, err := l.Store.Post(ctx, store.Txn{
 		Key: key, Kind: kind, Actor: actor, Memo: memo, CreatedAt: l.Clock.Now(),
@@ -209,12 +223,18 @@ func (l *Ledger) crossings(key string, before, after Micro) []store.FollowUp {
 // keyed, so doing one twice has no effect; one that fails stays due. The
 // server also calls it when it starts.
 func (l *Ledger) FollowUp(ctx context.Context) error {
-	l.followUp.Lock()
-	defer l.followUp.Unlock()
+	_, err := l.followUp(ctx)
+	return err
+}
+
+// followUp is FollowUp; it also reports whether it bought credits.
+func (l *Ledger) followUp(ctx context.Context) (bought bool, _ error) {
+	l.followUpMu.Lock()
+	defer l.followUpMu.Unlock()
 	l.clearSince.Store(0) // until the outbox is found empty
 	due, err := l.Store.Outbox(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(due) == 0 {
 		l.clearSince.Store(time.Now().UnixNano())
@@ -232,6 +252,7 @@ func (l *Ledger) FollowUp(ctx context.Context) error {
 			var amount Micro
 			if amount, err = ParseCredits(f.Payload); err == nil {
 				if _, err = l.Buy(ctx, f.Key, amount, "auto-recharge"); err == nil {
+					bought = true
 					err = l.Store.Notify(ctx, "auto-recharge", fmt.Sprintf("The balance fell below %s credits, so %s credits were bought automatically.", l.AutoRecharge.Threshold, amount), f.Key)
 				} else {
 					_ = l.Store.Notify(ctx, "auto-recharge-failed", fmt.Sprintf("Auto-recharge of %s credits failed, and will be tried again: %v", amount, err), "failed:"+f.Key)
@@ -245,5 +266,5 @@ func (l *Ledger) FollowUp(ctx context.Context) error {
 			first = err
 		}
 	}
-	return first
+	return bought, first
 }
