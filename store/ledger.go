@@ -97,10 +97,25 @@ ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
 		if err != nil {
 			return err
 		}
+		after, err := s.addPostings(ctx, tx, t.ID, t.Postings)
+		if err != nil {
+			return err
+		}
 		var followUps []FollowUp
 		if guard != nil {
-			var err error
-			if followUps, err = guard(func(account string) (int64, error) { return s.balance(ctx, tx, account) }); err != nil {
+			// The guard judges the balances as they were before this
+			// transaction; its accounts' come back from the postings
+			// themselves, without reading them again. A refusal fails the
+			// write, which undoes the postings.
+			before := func(account string) (int64, error) {
+				for i, p := range t.Postings {
+					if p.Account == account {
+						return after[i] - p.Amount, nil
+					}
+				}
+				return s.balance(ctx, tx, account)
+			}
+			if followUps, err = guard(before); err != nil {
 				return err
 			}
 		}
@@ -109,9 +124,6 @@ ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
 				f.Key, f.Kind, f.Payload, now()); err != nil {
 				return err
 			}
-		}
-		if err := s.addPostings(ctx, tx, t.ID, t.Postings); err != nil {
-			return err
 		}
 		stored = t
 		return nil
@@ -168,18 +180,18 @@ func (s *Store) postings(ctx context.Context, q querier, id int64) ([]Posting, e
 
 // addPostings stores a transaction's postings and keeps ledger_balances
 // equal to the sum of each account's postings, in the transaction that
-// posts: one statement for the entries, one for the balances. An account
-// back at zero loses its row, so that the table holds only the accounts
-// that hold something (the per-call reservations come and go by the
-// thousand). An account appears once in a transaction (the entries' key).
-func (s *Store) addPostings(ctx context.Context, tx *sql.Tx, id int64, ps []Posting) error {
+// posts: one statement for the entries, one for the balances. It returns
+// each posting's account balance after it. An account appears once in a
+// transaction (the entries' key). Accounts back at zero keep a row until
+// PruneBalances (the per-call reservations come and go by the thousand).
+func (s *Store) addPostings(ctx context.Context, tx *sql.Tx, id int64, ps []Posting) ([]int64, error) {
 	rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(ps)), ", ")
 	args := make([]any, 0, 3*len(ps))
 	for _, p := range ps {
 		args = append(args, id, p.Account, p.Amount)
 	}
 	if _, err := s.execTx(ctx, tx, `INSERT INTO ledger_entries (txn_id, account, amount) VALUES `+rows, args...); err != nil {
-		return err
+		return nil, err
 	}
 	rows = strings.TrimSuffix(strings.Repeat("(?, ?), ", len(ps)), ", ")
 	args = args[:0]
@@ -189,30 +201,47 @@ func (s *Store) addPostings(ctx context.Context, tx *sql.Tx, id int64, ps []Post
 	res, err := s.query(ctx, tx, `INSERT INTO ledger_balances (account, balance) VALUES `+rows+`
 ON CONFLICT (account) DO UPDATE SET balance = ledger_balances.balance + excluded.balance RETURNING account, balance`, args...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var empty []string
+	defer res.Close()
+	after := make([]int64, len(ps))
+	n := 0
 	for res.Next() {
 		var account string
 		var balance int64
 		if err := res.Scan(&account, &balance); err != nil {
-			res.Close()
-			return err
+			return nil, err
 		}
-		if balance == 0 {
-			empty = append(empty, account)
+		for i, p := range ps {
+			if p.Account == account {
+				after[i] = balance
+				n++
+			}
 		}
 	}
-	res.Close()
 	if err := res.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	for _, account := range empty {
-		if _, err := s.execTx(ctx, tx, `DELETE FROM ledger_balances WHERE account = ?`, account); err != nil {
+	if n != len(ps) {
+		return nil, fmt.Errorf("ledger: %d balances came back for %d postings", n, len(ps))
+	}
+	return after, nil
+}
+
+// PruneBalances forgets the kept balances that are zero: the accounts of
+// calls that have ended. It returns how many it forgot. The billing job
+// runs it.
+func (s *Store) PruneBalances(ctx context.Context) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := s.execTx(ctx, tx, `DELETE FROM ledger_balances WHERE balance = 0`)
+		if err != nil {
 			return err
 		}
-	}
-	return nil
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
 }
 
 func (s *Store) balance(ctx context.Context, q querier, account string) (int64, error) {

@@ -48,6 +48,17 @@ func TestKeptBalances(t *testing.T) {
 			t.Fatalf("a released reservation holds %d, %v", b, err)
 		}
 
+		// The accounts back at zero are pruned, and nothing changes.
+		if n, err := s.PruneBalances(ctx); err != nil || n != 10 {
+			t.Fatalf("pruned %d, %v; want the 10 released reservations", n, err)
+		}
+		if err := s.CheckLedger(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := s.Balance(ctx, "org:reserved:call-0"); err != nil || b != 0 {
+			t.Fatalf("a pruned account holds %d, %v", b, err)
+		}
+
 		// A kept balance that disagrees with the postings is found.
 		execRaw(t, dsn, "UPDATE ledger_balances SET balance = balance + 1 WHERE account = 'revenue'")
 		if err := s.CheckLedger(ctx); err == nil || !strings.Contains(err.Error(), "revenue") {

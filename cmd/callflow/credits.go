@@ -441,6 +441,7 @@ type billingJob struct {
 	Unpaid    int   // fees the balance could not pay; they stay due
 	Failed    int   // fees that failed for another reason
 	ExpireErr error // retention's error; the fees are charged regardless
+	PruneErr  error // pruning zero balances failed; nothing is lost, it runs again next time
 
 	snap   *plan.Snapshot
 	ledger *billing.Ledger
@@ -471,6 +472,8 @@ func runBillingJob(ctx context.Context, st *store.Store) (*billingJob, error) {
 	// Retention runs whatever the fees did; its error is reported after
 	// the fees, which are charged already.
 	job.Expired, job.ExpireErr = plan.Recordings(st, snap).Expire(ctx)
+	// The kept balances of calls that have ended are zero: forget them.
+	_, job.PruneErr = st.PruneBalances(ctx)
 	for _, r := range results {
 		switch {
 		case r.Outcome == "unpaid":

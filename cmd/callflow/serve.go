@@ -171,6 +171,9 @@ take their unavailable branch until phones can register.`,
 					if job.ExpireErr != nil {
 						log.Error("recording retention failed", "err", job.ExpireErr)
 					}
+					if job.PruneErr != nil {
+						log.Warn("pruning the balances of ended calls failed; the next billing job tries again", "err", job.PruneErr)
+					}
 				}
 				notes.flush(ctx)
 			}
