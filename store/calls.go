@@ -83,14 +83,29 @@ ON CONFLICT (id) DO UPDATE SET path = excluded.path, agent = excluded.agent, ans
 }
 
 // CloseUnfinished ends, at their last known time, the calls a crash of
-// node left running, so that no call is lost from the history; calls of
-// other nodes, which may still be running, are left alone. Calls recorded
-// before nodes were (node "") are closed by any node. It returns how many
-// it closed.
-func (s *Store) CloseUnfinished(ctx context.Context, node string) (int, error) {
+// node left running, so that no call is lost from the history, and the
+// calls of any node not seen since staleBefore: a running call's record is
+// brought up to date every minute, so one not seen for minutes belongs to
+// a server that is gone. Other calls, which may still be running, are left
+// alone. Calls recorded before nodes were (node "") are closed by any
+// node. It returns how many it closed.
+func (s *Store) CloseUnfinished(ctx context.Context, node string, staleBefore time.Time) (int, error) {
+	return s.closeCalls(ctx, `node = ? OR node = '' OR last_seen_at < ?`, node, staleBefore.UTC().Format(timeLayout))
+}
+
+// CloseStale closes, as CloseUnfinished does, only the open calls not
+// seen since staleBefore, whatever their node: a running server calls it
+// for the nodes that are gone.
+func (s *Store) CloseStale(ctx context.Context, staleBefore time.Time) (int, error) {
+	return s.closeCalls(ctx, `last_seen_at < ?`, staleBefore.UTC().Format(timeLayout))
+}
+
+// closeCalls ends the open calls that match where at their last known
+// time, as server-stopped, and returns how many it closed.
+func (s *Store) closeCalls(ctx context.Context, where string, args ...any) (int, error) {
 	var n int64
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := s.execTx(ctx, tx, `UPDATE calls SET ended_at = last_seen_at, ending = 'server-stopped' WHERE ended_at IS NULL AND (node = ? OR node = '')`, node)
+		res, err := s.execTx(ctx, tx, `UPDATE calls SET ended_at = last_seen_at, ending = 'server-stopped' WHERE ended_at IS NULL AND (`+where+`)`, args...)
 		if err != nil {
 			return err
 		}

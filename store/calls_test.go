@@ -72,12 +72,19 @@ func TestCalls(t *testing.T) {
 		if open, err := s.OpenCalls(ctx); err != nil || len(open) != 2 || !open["d"] || !open["e"] {
 			t.Fatalf("open calls: %v %v", open, err)
 		}
-		n, err := s.CloseUnfinished(ctx, "n1")
+		n, err := s.CloseUnfinished(ctx, "n1", t0)
 		if err != nil || n != 1 {
 			t.Fatalf("closed %d: %v", n, err)
 		}
 		if open, err := s.OpenCalls(ctx); err != nil || len(open) != 1 || !open["e"] {
 			t.Fatalf("after n1 repaired its calls, open calls: %v %v; want n2's", open, err)
+		}
+		// n2's call, last seen at 4 h, is stale by 5 h: n2 is gone.
+		if n, err := s.CloseUnfinished(ctx, "n1", t0.Add(5*time.Hour)); err != nil || n != 1 {
+			t.Fatalf("closing stale calls: %d, %v; want n2's one", n, err)
+		}
+		if open, err := s.OpenCalls(ctx); err != nil || len(open) != 0 {
+			t.Fatalf("open calls after closing the stale: %v %v", open, err)
 		}
 		cs, _ := s.Calls(ctx, store.CallFilter{Since: t0.Add(3 * time.Hour), Until: t0.Add(4 * time.Hour)})
 		if len(cs) != 1 || cs[0].Node != "n1" || cs[0].Ending != "server-stopped" || cs[0].Duration() != 20*time.Second || len(cs[0].Path) != 2 {

@@ -66,7 +66,10 @@ Voicemail messages are saved as WAV files in a directory beside the store
 When it starts after a crash, it closes the calls the crash left open (as
 server-stopped) and gives back the credits their meters held. Servers that
 share a PostgreSQL store each need their own --node name: a node repairs
-only its own calls, never those another node is running.
+only its own calls, never those another node is running. Calls not seen
+for 5 minutes (a running call's record is updated every minute) belong to
+a server that is gone, and any node closes them, at start and with each
+billing job.
 
 It reloads when a new version is applied; calls in progress finish on the
 version they started with. SIGINT or SIGTERM stops taking calls (503) and
@@ -174,6 +177,12 @@ take their unavailable branch until phones can register.`,
 					if job.PruneErr != nil {
 						log.Warn("pruning the balances of ended calls failed; the next billing job tries again", "err", job.PruneErr)
 					}
+				}
+				// Calls of servers that are gone: closed, their credits given back.
+				if closed, released, err := serving.RepairStale(ctx, st); err != nil {
+					log.Error("repairing the calls of servers that are gone failed; it runs again with the next billing job", "err", err)
+				} else if closed+released > 0 {
+					log.Warn("closed the calls of servers not seen for "+serving.StaleAfter.String()+", and gave back their credits", "calls", closed, "reservations", released)
 				}
 				notes.flush(ctx)
 			}

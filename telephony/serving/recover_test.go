@@ -17,9 +17,10 @@ import (
 	"github.com/callflow/callflow/vm"
 )
 
-// After a crash, a node closes its own open calls and gives back what
-// their meters held; calls another node is running keep their records
-// open and their credits reserved.
+// After a crash, a node closes its own open calls, and those of a node
+// not heard from for StaleAfter, and gives back what their meters held;
+// calls another node is running keep their records open and their credits
+// reserved. A running server repairs stale calls too.
 func TestRecoverTouchesOnlyItsNode(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store, _ string) {
 		ctx := context.Background()
@@ -32,8 +33,12 @@ func TestRecoverTouchesOnlyItsNode(t *testing.T) {
 		}
 		start := time.Now()
 		rate := billing.Credits(1, 0)
-		for _, c := range []struct{ id, node string }{{"mine", "a"}, {"theirs", "b"}, {"ended", "b"}} {
-			if err := st.SaveCall(ctx, store.Call{ID: c.id, Direction: "incoming", StartedAt: start, Node: c.node}); err != nil {
+		gone := start.Add(-StaleAfter - time.Minute) // the last news of node c
+		for _, c := range []struct {
+			id, node string
+			seen     time.Time
+		}{{"mine", "a", start}, {"theirs", "b", start}, {"ended", "b", start}, {"lost", "c", gone}} {
+			if err := st.SaveCall(ctx, store.Call{ID: c.id, Direction: "incoming", StartedAt: c.seen, LastSeenAt: c.seen, Node: c.node}); err != nil {
 				t.Fatal(err)
 			}
 			m := &billing.Meter{Ledger: ledger, CallID: c.id, Rate: rate}
@@ -47,8 +52,8 @@ func TestRecoverTouchesOnlyItsNode(t *testing.T) {
 		}
 
 		closed, released, err := Recover(ctx, st, "a")
-		if err != nil || closed != 1 || released != 2 {
-			t.Fatalf("Recover(a) = %d closed, %d released, %v; want 1 (mine) and 2 (mine, ended)", closed, released, err)
+		if err != nil || closed != 2 || released != 3 {
+			t.Fatalf("Recover(a) = %d closed, %d released, %v; want 2 (mine, lost) and 3 (mine, lost, ended)", closed, released, err)
 		}
 		open, err := st.OpenCalls(ctx)
 		if err != nil || len(open) != 1 || !open["theirs"] {
@@ -60,6 +65,16 @@ func TestRecoverTouchesOnlyItsNode(t *testing.T) {
 		}
 		if avail, _, err := ledger.Balance(ctx); err != nil || avail != billing.Credits(9, 0) {
 			t.Fatalf("available = %s, %v; want 9 (one minute still held for b)", avail, err)
+		}
+		// Later b goes quiet: a running server closes its call.
+		if err := st.SaveCall(ctx, store.Call{ID: "theirs", Direction: "incoming", StartedAt: gone, LastSeenAt: gone, Node: "b"}); err != nil {
+			t.Fatal(err)
+		}
+		if closed, released, err := RepairStale(ctx, st); err != nil || closed != 1 || released != 1 {
+			t.Fatalf("RepairStale = %d closed, %d released, %v; want b's call and its minute", closed, released, err)
+		}
+		if avail, _, err := ledger.Balance(ctx); err != nil || avail != billing.Credits(10, 0) {
+			t.Fatalf("available = %s, %v; want all 10 back", avail, err)
 		}
 		if err := st.CheckLedger(ctx); err != nil {
 			t.Fatal(err)
