@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/callflow/callflow/plan"
+	"github.com/callflow/callflow/store"
 )
 
 func newApplyCmd() *cobra.Command {
@@ -102,17 +104,9 @@ name), when, and the Git commit of DIR when it is a Git checkout.`,
 					return &exitError{code: exitFail, msg: "apply cancelled; nothing changed"}
 				}
 			}
-			opts := plan.Options{AppliedBy: whoAmI(), Draft: draft, Prompts: promptCache()}
-			if !draft && len(p.Provision)+len(p.Release) > 0 {
-				inv, err := loadInventory(inventory, p.Dir)
-				if err != nil {
-					return err
-				}
-				opts.Numbers = inv
-			}
-			applied, err := plan.Apply(ctx, st, p, opts)
+			applied, err := applyPlan(ctx, st, p, inventory, draft)
 			if err != nil {
-				return staleError(err)
+				return err
 			}
 			if draft {
 				for _, f := range p.Flows {
@@ -137,3 +131,23 @@ name), when, and the Git commit of DIR when it is a Git checkout.`,
 }
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// applyPlan applies p (or stores its flows as drafts): the prompts of its
+// changed flows are prepared, and the numbers it takes or gives back go
+// through the inventory (--inventory, else the one in the plan's
+// directory).
+func applyPlan(ctx context.Context, st *store.Store, p *plan.Plan, inventory string, draft bool) (plan.Applied, error) {
+	opts := plan.Options{AppliedBy: whoAmI(), Draft: draft, Prompts: promptCache()}
+	if !draft && len(p.Provision)+len(p.Release) > 0 {
+		inv, err := loadInventory(inventory, p.Dir)
+		if err != nil {
+			return plan.Applied{}, err
+		}
+		opts.Numbers = inv
+	}
+	applied, err := plan.Apply(ctx, st, p, opts)
+	if err != nil {
+		return applied, staleError(err)
+	}
+	return applied, nil
+}

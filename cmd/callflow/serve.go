@@ -21,7 +21,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony"
 	"github.com/callflow/callflow/telephony/prompt"
@@ -305,17 +304,9 @@ func applyForServe(ctx context.Context, cmd *cobra.Command, st *store.Store, dir
 	if !p.HasChanges() {
 		return nil
 	}
-	opts := plan.Options{AppliedBy: whoAmI(), Prompts: promptCache()}
-	if len(p.Provision)+len(p.Release) > 0 {
-		inv, err := loadInventory(inventory, dir)
-		if err != nil {
-			return err
-		}
-		opts.Numbers = inv
-	}
-	applied, err := plan.Apply(ctx, st, p, opts)
+	applied, err := applyPlan(ctx, st, p, inventory, false)
 	if err != nil {
-		return staleError(err)
+		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Applied %s as version %d.\n", dir, applied.Version.ID)
 	return nil
