@@ -1,0 +1,151 @@
+// Package serving wires the live configuration to the SIP server: it
+// builds, from what the store holds, the telephony.Live that calls are
+// answered with — the routing table, the flows' programs, their prompts
+// prepared ahead of time — and, for each call, its meter and its record.
+// It also repairs what a crash left: calls still open, credits still held.
+package serving
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/callflow/callflow/compiler"
+	"github.com/callflow/callflow/plan"
+	"github.com/callflow/callflow/store"
+	"github.com/callflow/callflow/telephony"
+	"github.com/callflow/callflow/telephony/prompt"
+	"github.com/callflow/callflow/telephony/route"
+	"github.com/callflow/callflow/vm"
+)
+
+// Builder makes the server's Live from what the store holds: the routing
+// table, the programs, the prepared prompts, and for each call its meter
+// and its record.
+type Builder struct {
+	Store *store.Store
+	Log   *slog.Logger
+	// Recordings is the directory voicemail messages are saved in.
+	Recordings string
+	// Node names this server among the nodes sharing the store; its
+	// calls' records carry it (see Recover).
+	Node string
+	// every is how often a running call is metered and its record
+	// brought up to date: a minute (tests make it shorter).
+	every time.Duration
+	// recorded holds, by call ID, the seconds of voicemail saved during
+	// calls in progress, for their records.
+	recorded sync.Map
+}
+
+// Build makes a Live of the version live in the store.
+func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
+	live, err := b.Store.Live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if live.Version.ID == 0 {
+		return nil, fmt.Errorf("nothing is live in %s: apply a configuration first, or give serve its directory", b.Store)
+	}
+	snap, err := plan.ParseSnapshot(live.Config)
+	if err != nil {
+		return nil, err
+	}
+	table := route.Table{Country: snap.Organization["country"], Numbers: map[string]route.Number{}}
+	for name, t := range snap.Trunks {
+		for _, n := range plan.ListRefs(t["inbound_from"]) {
+			prefix, err := compiler.ParseNetwork(n)
+			if err != nil {
+				return nil, fmt.Errorf("trunk %s: %v", name, err)
+			}
+			table.Trunks = append(table.Trunks, prefix)
+		}
+	}
+	flowOf := map[string]string{}
+	for name, f := range snap.Flows {
+		for _, ref := range plan.ListRefs(f.Settings["numbers"]) {
+			flowOf[strings.TrimPrefix(ref, "number.")] = name
+		}
+	}
+	types := map[string]string{}
+	for name, n := range snap.Numbers {
+		flow := flowOf[name]
+		table.Numbers[n["e164"]] = route.Number{Name: name, Flow: flow, Enabled: flow != "" && snap.Flows[flow].Settings["enabled"] == "true"}
+		types[n["e164"]] = n["type"]
+	}
+	programs := map[string]*vm.Program{}
+	audio := map[*vm.Const]prompt.Audio{}
+	decoded := map[[sha256.Size]byte]prompt.Audio{} // each distinct prompt once
+	for name, v := range live.Flows {
+		fv, err := b.Store.FlowVersion(ctx, name, v)
+		if err != nil {
+			return nil, err
+		}
+		if programs[name], err = vm.Decode(fv.Program); err != nil {
+			return nil, fmt.Errorf("flow %s version %d: %w", name, v, err)
+		}
+		if err := b.loadPrompts(ctx, name, v, programs[name], audio, decoded); err != nil {
+			return nil, err
+		}
+	}
+	rates, err := plan.RateCard(snap)
+	if err != nil {
+		return nil, err
+	}
+	ledger, _, err := plan.Ledger(ctx, b.Store)
+	if err != nil {
+		return nil, err
+	}
+	recordings := plan.Recordings(b.Store, snap)
+	l := &telephony.Live{
+		Version: live.Version.ID, Table: table, Programs: programs,
+		Prompt: func(c *vm.Const) (prompt.Audio, error) {
+			a, ok := audio[c]
+			if !ok {
+				return prompt.Audio{}, fmt.Errorf("prompt %s %q was not prepared", c.Kind, c.Text)
+			}
+			return a, nil
+		},
+		Save: func(callID string, a prompt.Audio) (bool, error) { return b.save(recordings, callID, a) },
+	}
+	l.Begin = func(c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
+		return b.begin(c, stop, l, ledger, rates.IncomingRate(types[c.Number]), live.Flows[c.Flow])
+	}
+	return l, nil
+}
+
+// program's own, so two flows that name "welcome.wav" in different
+// directories each get their own). Audio used by several flows is decoded
+// once, kept in decoded by the hash of its WAV.
+func (b *Builder) loadPrompts(ctx context.Context, flow string, version int64, p *vm.Program, audio map[*vm.Const]prompt.Audio, decoded map[[sha256.Size]byte]prompt.Audio) error {
+	stored, err := b.Store.FlowPrompts(ctx, flow, version)
+	if err != nil {
+		return err
+	}
+	for i := range p.Consts {
+		c := &p.Consts[i]
+		if c.Kind != vm.ConstSay && c.Kind != vm.ConstPlay {
+			continue // queue music: nothing plays it until calls can queue
+		}
+		k, _ := plan.PromptKey(c)
+		wav, ok := stored[k]
+		if !ok {
+			return fmt.Errorf("flow %s version %d has no prepared audio for %s: it was applied by an older callflow, which prepared prompts when serving. Apply it again (callflow apply), or serve its directory (callflow serve DIR)", flow, version, k)
+		}
+		sum := sha256.Sum256(wav)
+		a, ok := decoded[sum]
+		if !ok {
+			if a, err = prompt.DecodeWAV(bytes.NewReader(wav)); err != nil {
+				return fmt.Errorf("flow %s version %d: prompt %s: %w", flow, version, k, err)
+			}
+			decoded[sum] = a
+		}
+		audio[c] = a
+	}
+	return nil
+}
