@@ -70,3 +70,7 @@ func (s *Sender) Silence(samples int) {
 	s.ts += uint32(samples)
 	s.spurt = true
 }
+
+// Skip moves the timestamp on over samples that were not sent: frames
+// a late tick missed, or time on hold.
+func (s *Sender) Skip(samples int64) { s.ts += uint32(samples) }

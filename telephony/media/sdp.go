@@ -11,26 +11,108 @@ import (
 	"github.com/pion/sdp/v3"
 )
 
+// Direction is which way a stream's media flows, from our side (RFC 3264
+// §6.1): what we answer mirrors what was offered.
+type Direction uint8
+
+const (
+	SendRecv Direction = iota
+	SendOnly           // we send, the peer does not: it put us on hold
+	RecvOnly           // we receive and do not send
+	Inactive
+)
+
+var directionNames = [...]string{"sendrecv", "sendonly", "recvonly", "inactive"}
+
+func (d Direction) String() string { return directionNames[d] }
+
+// Sends reports whether we send media in this direction.
+func (d Direction) Sends() bool { return d == SendRecv || d == SendOnly }
+
+// mirror is the answer's direction to an offer's.
+func (d Direction) mirror() Direction {
+	switch d {
+	case SendOnly:
+		return RecvOnly
+	case RecvOnly:
+		return SendOnly
+	}
+	return d
+}
+
 // Negotiated is what an SDP offer/answer settled for a call's audio.
 type Negotiated struct {
 	Remote      netip.AddrPort // where to send RTP
 	PayloadType uint8          // PayloadPCMU or PayloadPCMA
 	DTMFType    uint8          // the telephone-event payload type; 0 when the peer has none
+	Direction   Direction      // which way our media goes
 }
 
 // ErrNoCommonCodec is returned (wrapped) when an offer has no audio that
 // callflow speaks; the call is refused with 488 Not Acceptable Here.
 var ErrNoCommonCodec = errors.New("no common audio codec")
 
+// ErrAddressFamily is returned (wrapped) when an offer's address is IPv6
+// and our RTP socket IPv4, or the other way round: the call is refused
+// with 488 before anything is answered.
+var ErrAddressFamily = errors.New("the offer's address family is not the RTP socket's")
+
+// Session is our side of one call's SDP: its origin, whose version goes
+// up with every description we send (RFC 3264 §8), and our RTP address.
+// It is not safe for concurrent use.
+type Session struct {
+	Local   netip.AddrPort
+	id      int64
+	version int64
+}
+
+// NewSession starts the SDP of a call whose RTP is received at local.
+func NewSession(local netip.AddrPort) *Session {
+	now := time.Now().Unix()
+	return &Session{Local: local, id: now, version: 0}
+}
+
+// Answer returns the SDP of a call answering offer, and what was settled.
+func Answer(offer []byte, local netip.AddrPort) ([]byte, Negotiated, error) {
+	return NewSession(local).Answer(offer)
+}
+
 // Answer reads an SDP offer and returns the answer that accepts it: the
 // first of PCMU and PCMA in the offer's order of preference, plus
-// telephone-event/8000 (RFC 4733) when offered, at 20 ms packets, sent to
-// local. The offer is untrusted input: any error is a clear one.
-func Answer(offer []byte, local netip.AddrPort) ([]byte, Negotiated, error) {
+// telephone-event/8000 (RFC 4733) when offered, at 20 ms packets, in the
+// direction that mirrors the offer's. The offer is untrusted input: any
+// error is a clear one.
+func (s *Session) Answer(offer []byte) ([]byte, Negotiated, error) {
+	n, err := s.read(offer)
+	if err != nil {
+		return nil, n, err
+	}
+	n.Direction = n.Direction.mirror()
+	return s.describe(n, false), n, nil
+}
+
+// Offer returns an offer of ours (for an INVITE that had none): PCMU and
+// PCMA, and telephone-event as payload type 101, sendrecv.
+func (s *Session) Offer() []byte {
+	return s.describe(Negotiated{PayloadType: PayloadPCMU, DTMFType: 101}, true)
+}
+
+// ReadAnswer reads the answer to our Offer.
+func (s *Session) ReadAnswer(answer []byte) (Negotiated, error) {
+	n, err := s.read(answer)
+	if err != nil {
+		return n, err
+	}
+	n.Direction = n.Direction.mirror()
+	return n, nil
+}
+
+// read parses an offer, or an answer to our offer, for its audio.
+func (s *Session) read(desc []byte) (Negotiated, error) {
 	var n Negotiated
 	var sd sdp.SessionDescription
-	if err := sd.UnmarshalString(string(offer)); err != nil {
-		return nil, n, fmt.Errorf("the SDP offer cannot be read: %w", err)
+	if err := sd.UnmarshalString(string(desc)); err != nil {
+		return n, fmt.Errorf("the SDP cannot be read: %w", err)
 	}
 	var audio *sdp.MediaDescription
 	for _, m := range sd.MediaDescriptions {
@@ -40,24 +122,32 @@ func Answer(offer []byte, local netip.AddrPort) ([]byte, Negotiated, error) {
 		}
 	}
 	if audio == nil {
-		return nil, n, fmt.Errorf("%w: the offer has no RTP audio stream", ErrNoCommonCodec)
+		return n, fmt.Errorf("%w: the offer has no RTP audio stream", ErrNoCommonCodec)
 	}
 	conn := audio.ConnectionInformation
 	if conn == nil {
 		conn = sd.ConnectionInformation
 	}
 	if conn == nil || conn.Address == nil {
-		return nil, n, errors.New("the SDP offer gives no connection address")
+		return n, errors.New("the SDP gives no connection address")
 	}
 	addr, err := netip.ParseAddr(conn.Address.Address)
 	if err != nil {
-		return nil, n, fmt.Errorf("the SDP offer's connection address %q is not an IP address", conn.Address.Address)
+		return n, fmt.Errorf("the SDP's connection address %q is not an IP address", conn.Address.Address)
 	}
 	port := audio.MediaName.Port.Value
 	if port > 65535 {
-		return nil, n, fmt.Errorf("the SDP offer's port %d is out of range", port)
+		return n, fmt.Errorf("the SDP's port %d is out of range", port)
+	}
+	addr = addr.Unmap()
+	if addr.Is4() != s.Local.Addr().Unmap().Is4() {
+		return n, fmt.Errorf("%w: it offers %s and RTP is received at %s", ErrAddressFamily, addr, s.Local.Addr())
 	}
 	n.Remote = netip.AddrPortFrom(addr, uint16(port))
+	n.Direction = direction(sd.Attributes, audio.Attributes)
+	if addr.IsUnspecified() {
+		n.Direction = Inactive // RFC 2543 hold: c=0.0.0.0
+	}
 
 	// Dynamic payload types are named by rtpmap attributes.
 	names := map[uint8]string{0: "PCMU/8000", 8: "PCMA/8000"}
@@ -86,13 +176,32 @@ func Answer(offer []byte, local netip.AddrPort) ([]byte, Negotiated, error) {
 		}
 	}
 	if codec < 0 {
-		return nil, n, fmt.Errorf("%w: the offer has neither PCMU nor PCMA", ErrNoCommonCodec)
+		return n, fmt.Errorf("%w: the offer has neither PCMU nor PCMA", ErrNoCommonCodec)
 	}
 	n.PayloadType = uint8(codec)
-	return answerSDP(local, n), n, nil
+	return n, nil
 }
 
-func answerSDP(local netip.AddrPort, n Negotiated) []byte {
+// direction is a stream's direction attribute, media level first, then
+// session level; sendrecv when neither has one.
+func direction(session, media []sdp.Attribute) Direction {
+	for _, attrs := range [][]sdp.Attribute{media, session} {
+		for _, a := range attrs {
+			for d, name := range directionNames {
+				if a.Key == name {
+					return Direction(d)
+				}
+			}
+		}
+	}
+	return SendRecv
+}
+
+// describe writes our SDP for n: an answer with its one codec, or an
+// offer of both.
+func (s *Session) describe(n Negotiated, offer bool) []byte {
+	local := s.Local
+	s.version++
 	ipver := "IP4"
 	if local.Addr().Is6() {
 		ipver = "IP6"
@@ -101,18 +210,22 @@ func answerSDP(local netip.AddrPort, n Negotiated) []byte {
 	codec := map[uint8]string{PayloadPCMU: "PCMU/8000", PayloadPCMA: "PCMA/8000"}[n.PayloadType]
 	lines := []string{
 		"v=0",
-		fmt.Sprintf("o=callflow %d 1 IN %s %s", time.Now().Unix(), ipver, local.Addr()),
+		fmt.Sprintf("o=callflow %d %d IN %s %s", s.id, s.version, ipver, local.Addr()),
 		"s=callflow",
 		fmt.Sprintf("c=IN %s %s", ipver, local.Addr()),
 		"t=0 0",
 	}
 	attrs := []string{fmt.Sprintf("a=rtpmap:%d %s", n.PayloadType, codec)}
+	if offer {
+		formats = "0 8"
+		attrs = append(attrs, "a=rtpmap:8 PCMA/8000")
+	}
 	if n.DTMFType != 0 {
 		formats += " " + strconv.Itoa(int(n.DTMFType))
 		attrs = append(attrs, fmt.Sprintf("a=rtpmap:%d telephone-event/8000", n.DTMFType), fmt.Sprintf("a=fmtp:%d 0-16", n.DTMFType))
 	}
 	lines = append(lines, fmt.Sprintf("m=audio %d RTP/AVP %s", local.Port(), formats))
 	lines = append(lines, attrs...)
-	lines = append(lines, "a=ptime:20", "a=sendrecv")
+	lines = append(lines, "a=ptime:20", "a="+n.Direction.String())
 	return []byte(strings.Join(lines, "\r\n") + "\r\n")
 }

@@ -1,0 +1,655 @@
+// Package dialog is the answering side (UAS) of SIP INVITE dialogs, on
+// sipgo's transactions: one To-tag for every response, exactly one final
+// response to each INVITE however a CANCEL races it, the 2xx repeated
+// over UDP until its ACK, an offer in the 200 OK when the INVITE had none
+// (the answer then comes in the ACK), in-dialog re-INVITE and UPDATE
+// handed to the call, session timers (RFC 4028), and requests of our own
+// (BYE, refreshes) sent over the connection the caller opened.
+//
+// The entry point is a Set: Set.Accept makes a Dialog of a new INVITE,
+// and Set.Match finds the dialog of an in-dialog request. A Dialog's
+// methods are safe for concurrent use.
+package dialog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Methods is what callflow answers, for Allow headers.
+const Methods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
+
+// Extensions is what callflow supports, for Supported headers.
+const Extensions = "timer"
+
+// Errors a dialog ends or fails with.
+var (
+	// ErrCancelled: the caller cancelled the INVITE before it was answered.
+	ErrCancelled = errors.New("the caller cancelled the call")
+	// ErrNoACK: the 200 OK was never acknowledged.
+	ErrNoACK = errors.New("the 200 OK was never acknowledged")
+	// ErrBye: the caller hung up (BYE).
+	ErrBye = errors.New("the caller hung up")
+	// ErrSessionExpired: the caller did not refresh the session in time.
+	ErrSessionExpired = errors.New("the session expired: the caller did not refresh it")
+	// ErrEnded: the dialog was ended from our side.
+	ErrEnded = errors.New("the call ended")
+)
+
+// MinSE is the smallest session interval accepted (RFC 4028's minimum).
+const MinSE = 90
+
+// Config is what a Set's dialogs share.
+type Config struct {
+	// Client sends our requests in a dialog (BYE, refreshes).
+	Client *sipgo.Client
+	// Host and Port are what our Contact names.
+	Host string
+	Port int
+	// Agent names us in Server and User-Agent headers.
+	Agent string
+	// ACKTimeout is how long a 2xx waits for its ACK: 64*T1 (32 s) by
+	// default.
+	ACKTimeout time.Duration
+}
+
+// A Set holds the dialogs in progress, by dialog ID.
+type Set struct {
+	cfg     Config
+	dialogs sync.Map // dialog ID → *Dialog
+}
+
+// NewSet makes a set of dialogs.
+func NewSet(cfg Config) *Set {
+	if cfg.ACKTimeout == 0 {
+		cfg.ACKTimeout = 64 * sip.T1
+	}
+	return &Set{cfg: cfg}
+}
+
+// Handler is how a call takes the offers that arrive in its dialog. Its
+// methods are called on the goroutine of the request that carries them,
+// one request at a time per dialog; they must not block for long.
+type Handler interface {
+	// Offer takes an offer of a re-INVITE or UPDATE and returns the
+	// answer, or a SIP status (488) to refuse it with. An empty offer
+	// (a re-INVITE without SDP) asks for ours: return it, and the answer
+	// arrives with Answer.
+	Offer(offer []byte) (answer []byte, status int)
+	// Answer takes the answer to an offer of ours, from an ACK.
+	Answer(answer []byte)
+	// Info takes an INFO request's body and content type.
+	Info(contentType string, body []byte)
+}
+
+// Dialog is one INVITE dialog on the answering side. It is created by
+// Set.Accept when an INVITE arrives, and removed from its set when it
+// ends.
+type Dialog struct {
+	ID     string
+	set    *Set
+	invite *sip.Request // the INVITE, with our To-tag
+	tx     sip.ServerTransaction
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu         sync.Mutex
+	answered   bool          // guarded by mu: a 2xx was sent
+	confirmed  bool          // guarded by mu: its ACK arrived
+	ended      bool          // guarded by mu
+	handler    Handler       // guarded by mu
+	remoteCSeq uint32        // guarded by mu: the highest CSeq from the caller
+	localCSeq  uint32        // guarded by mu
+	target     sip.Uri       // guarded by mu: the caller's Contact
+	routes     []string      // guarded by mu: the route set (Record-Route values)
+	ackWait    uint32        // guarded by mu: CSeq of a 2xx waiting for its ACK, 0 for none
+	acked      chan *sip.Request // the ACK of ackWait
+	expires    int           // guarded by mu: session interval, 0 for none
+	refresher  string        // guarded by mu: "uac" or "uas"
+	refreshed  chan struct{} // a refresh arrived
+}
+
+// Accept makes the dialog of a new INVITE. From here on, a CANCEL of the
+// INVITE ends the dialog's context with ErrCancelled, and a final
+// response that has not been sent is never sent. It answers the INVITE
+// itself, and returns an error, when the INVITE cannot start a dialog
+// (no Contact, Call-ID or CSeq: 400; a session interval below MinSE: 422).
+func (s *Set) Accept(req *sip.Request, tx sip.ServerTransaction) (*Dialog, error) {
+	if req.Contact() == nil || req.CallID() == nil || req.CSeq() == nil || req.From() == nil || req.To() == nil {
+		s.Respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 callflow "an INVITE needs From, To, Call-ID, CSeq and Contact"`))
+		return nil, errors.New("INVITE without From, To, Call-ID, CSeq or Contact")
+	}
+	invite := req.Clone()
+	invite.To().Params.Add("tag", sip.GenerateTagN(16))
+	id, err := sip.DialogIDFromRequestUAS(invite)
+	if err != nil {
+		s.Respond(tx, req, 400, "Bad Request")
+		return nil, err
+	}
+	d := &Dialog{
+		ID: id, set: s, invite: invite, tx: tx, target: req.Contact().Address,
+		remoteCSeq: req.CSeq().SeqNo, localCSeq: 1,
+		acked: make(chan *sip.Request, 1), refreshed: make(chan struct{}, 1),
+	}
+	for _, h := range req.GetHeaders("Record-Route") {
+		d.routes = append(d.routes, h.Value())
+	}
+	if se := req.GetHeader("Session-Expires"); se != nil {
+		n, refresher, ok := parseSessionExpires(se.Value())
+		switch {
+		case !ok:
+			s.Respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 callflow "Session-Expires does not parse"`))
+			return nil, errors.New("Session-Expires does not parse")
+		case n < MinSE:
+			s.Respond(tx, req, 422, "Session Interval Too Small", sip.NewHeader("Min-SE", strconv.Itoa(MinSE)))
+			return nil, fmt.Errorf("session interval %d s is below %d s", n, MinSE)
+		}
+		d.expires, d.refresher = n, refresher
+		if d.refresher == "" {
+			d.refresher = "uac"
+		}
+		if !supports(req, "timer") {
+			// A caller that does not support timers cannot refresh: we do.
+			d.refresher = "uas"
+		}
+	}
+	d.ctx, d.cancel = context.WithCancelCause(context.Background())
+	if !tx.OnCancel(func(*sip.Request) { d.cancel(ErrCancelled) }) {
+		return nil, ErrCancelled
+	}
+	s.dialogs.Store(id, d)
+	return d, nil
+}
+
+// Match returns the dialog of an in-dialog request, or nil.
+func (s *Set) Match(req *sip.Request) *Dialog {
+	id, err := sip.DialogIDFromRequestUAS(req)
+	if err != nil {
+		return nil
+	}
+	if d, ok := s.dialogs.Load(id); ok {
+		return d.(*Dialog)
+	}
+	return nil
+}
+
+// Respond answers a request outside any dialog, with our Server header.
+func (s *Set) Respond(tx sip.ServerTransaction, req *sip.Request, status int, reason string, headers ...sip.Header) error {
+	res := sip.NewResponseFromRequest(req, status, reason, nil)
+	s.decorate(res, status)
+	for _, h := range headers {
+		res.AppendHeader(h)
+	}
+	return tx.Respond(res)
+}
+
+// decorate adds the headers every response of ours carries.
+func (s *Set) decorate(res *sip.Response, status int) {
+	if s.cfg.Agent != "" {
+		res.AppendHeader(sip.NewHeader("Server", s.cfg.Agent))
+	}
+	if status == 405 || status/100 == 2 {
+		res.AppendHeader(sip.NewHeader("Allow", Methods))
+	}
+	if status/100 == 2 {
+		res.AppendHeader(sip.NewHeader("Supported", Extensions))
+	}
+}
+
+// Context is done when the dialog ends; its cause says why (ErrBye,
+// ErrCancelled, ErrNoACK, ErrSessionExpired, ErrEnded).
+func (d *Dialog) Context() context.Context { return d.ctx }
+
+// Invite is the INVITE that made the dialog. It must not be changed.
+func (d *Dialog) Invite() *sip.Request { return d.invite }
+
+// SetHandler sets who takes the offers and INFO that arrive in the
+// dialog; until it is set, offers are refused with 491 and INFO with 481.
+func (d *Dialog) SetHandler(h Handler) {
+	d.mu.Lock()
+	d.handler = h
+	d.mu.Unlock()
+}
+
+// Reject sends a final response of 300 or more and ends the dialog. It
+// does nothing when the INVITE was cancelled (its 487 went out already).
+func (d *Dialog) Reject(status int, reason string, headers ...sip.Header) error {
+	defer d.end(ErrEnded)
+	if d.ctx.Err() != nil {
+		return context.Cause(d.ctx)
+	}
+	res := sip.NewResponseFromRequest(d.invite, status, reason, nil)
+	d.set.decorate(res, status)
+	for _, h := range headers {
+		res.AppendHeader(h)
+	}
+	return d.tx.Respond(res)
+}
+
+// Ring sends 180 Ringing (with our To-tag).
+func (d *Dialog) Ring() error {
+	res := sip.NewResponseFromRequest(d.invite, 180, "Ringing", nil)
+	d.set.decorate(res, 180)
+	return d.tx.Respond(res)
+}
+
+// Answer sends 200 OK with sdp (our answer, or our offer when the INVITE
+// had none) and waits for its ACK, repeating the 200 over UDP. It returns
+// the ACK, which carries the answer to an offer of ours. When the INVITE
+// was cancelled first, the 200 is not sent and Answer returns
+// ErrCancelled; when no ACK arrives within the ACK time-out, ErrNoACK, and
+// the dialog has ended. ctx bounds the wait too.
+func (d *Dialog) Answer(ctx context.Context, sdp []byte) (*sip.Request, error) {
+	res := d.ok(d.invite, sdp)
+	if d.expires > 0 {
+		res.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=%s", d.expires, d.refresher)))
+		if d.refresher == "uac" {
+			res.AppendHeader(sip.NewHeader("Require", "timer"))
+		}
+	}
+	d.mu.Lock()
+	if d.ended {
+		d.mu.Unlock()
+		return nil, context.Cause(d.ctx)
+	}
+	d.answered, d.ackWait = true, d.invite.CSeq().SeqNo
+	d.mu.Unlock()
+	// The transaction takes the 200 only while the INVITE is pending: a
+	// CANCEL it processed first made it answer 487, and it refuses this.
+	if err := d.tx.Respond(res); err != nil {
+		if errors.Is(err, sip.ErrTransactionCanceled) || errors.Is(context.Cause(d.ctx), ErrCancelled) {
+			d.end(ErrCancelled)
+			return nil, ErrCancelled
+		}
+		d.end(ErrEnded)
+		return nil, err
+	}
+	ack, err := d.waitACK(ctx, d.tx, res)
+	if err != nil {
+		d.end(err)
+		return nil, err
+	}
+	d.mu.Lock()
+	d.confirmed = true
+	d.mu.Unlock()
+	if d.expires > 0 {
+		go d.sessionTimer()
+	}
+	return ack, nil
+}
+
+// ok builds a 200 OK for req with our tag, Contact and sdp.
+func (d *Dialog) ok(req *sip.Request, sdp []byte) *sip.Response {
+	res := sip.NewResponseFromRequest(req, 200, "OK", sdp)
+	if to := res.To(); to != nil {
+		to.Params.Add("tag", d.localTag())
+	}
+	res.AppendHeader(d.contact())
+	if len(sdp) > 0 {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	d.set.decorate(res, 200)
+	return res
+}
+
+func (d *Dialog) localTag() string {
+	t, _ := d.invite.To().Params.Get("tag")
+	return t
+}
+
+// contact is our Contact: over TCP it says so, so that the caller's ACK
+// and later requests come back over TCP.
+func (d *Dialog) contact() *sip.ContactHeader {
+	c := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: d.set.cfg.Host, Port: d.set.cfg.Port}}
+	if t := strings.ToLower(d.invite.Transport()); t != "" && t != "udp" {
+		c.Address.UriParams = sip.NewParams()
+		c.Address.UriParams.Add("transport", t)
+	}
+	return c
+}
+
+// waitACK waits for the ACK of the 2xx res, sending res again over UDP at
+// T1, 2·T1, … up to T2 (RFC 3261 §13.3.1.4).
+func (d *Dialog) waitACK(ctx context.Context, tx sip.ServerTransaction, res *sip.Response) (*sip.Request, error) {
+	deadline := time.NewTimer(d.set.cfg.ACKTimeout)
+	defer deadline.Stop()
+	interval := sip.T1
+	resend := time.NewTimer(interval)
+	defer resend.Stop()
+	reliable := sip.IsReliable(d.invite.Transport())
+	for {
+		select {
+		case ack := <-d.acked:
+			return ack, nil
+		case <-resend.C:
+			if !reliable {
+				tx.Respond(res) // the transaction passes a 2xx on while it is Accepted
+			}
+			interval = min(2*interval, sip.T2)
+			resend.Reset(interval)
+		case <-deadline.C:
+			return nil, ErrNoACK
+		case <-d.ctx.Done():
+			return nil, context.Cause(d.ctx)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// HandleACK takes an ACK of the dialog. An ACK of a 2xx of ours that
+// carried an offer carries the answer, which goes to the handler.
+func (d *Dialog) HandleACK(req *sip.Request) {
+	d.mu.Lock()
+	wait := d.ackWait
+	if req.CSeq() == nil || req.CSeq().SeqNo != wait || wait == 0 {
+		d.mu.Unlock()
+		return // a retransmission, or an ACK of nothing we sent
+	}
+	d.ackWait = 0
+	h, confirmed := d.handler, d.confirmed
+	d.mu.Unlock()
+	if confirmed && h != nil && len(req.Body()) > 0 {
+		h.Answer(req.Body()) // the answer to the offer of a re-INVITE's 200
+	}
+	select {
+	case d.acked <- req:
+	default:
+	}
+}
+
+// HandleRequest answers an in-dialog request other than ACK: BYE ends the
+// dialog, re-INVITE and UPDATE go to the handler, as INFO does.
+func (d *Dialog) HandleRequest(req *sip.Request, tx sip.ServerTransaction) {
+	d.mu.Lock()
+	if seq := req.CSeq().SeqNo; seq < d.remoteCSeq && !req.IsCancel() {
+		d.mu.Unlock()
+		d.set.Respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Warning", `399 callflow "CSeq lower than the last request's"`))
+		return
+	} else {
+		d.remoteCSeq = seq
+	}
+	h, ended := d.handler, d.ended
+	d.mu.Unlock()
+	if ended {
+		d.set.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	switch req.Method {
+	case sip.BYE:
+		d.set.Respond(tx, req, 200, "OK")
+		d.end(ErrBye)
+	case sip.INVITE, sip.UPDATE:
+		d.offer(req, tx, h)
+	case sip.INFO:
+		if h == nil {
+			d.set.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
+			return
+		}
+		ct := ""
+		if c := req.ContentType(); c != nil {
+			ct = c.Value()
+		}
+		h.Info(ct, req.Body())
+		d.set.Respond(tx, req, 200, "OK")
+	default:
+		d.set.Respond(tx, req, 405, "Method Not Allowed")
+	}
+}
+
+// offer answers a re-INVITE or an UPDATE: a change of the session (hold,
+// resume, a new address) or a refresh of it.
+func (d *Dialog) offer(req *sip.Request, tx sip.ServerTransaction, h Handler) {
+	d.mu.Lock()
+	busy := d.ackWait != 0
+	d.mu.Unlock()
+	if h == nil || (busy && req.IsInvite()) {
+		// The previous INVITE's 200 has no ACK yet (RFC 3261 §14.2).
+		d.set.Respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Retry-After", "1"))
+		return
+	}
+	if c := req.Contact(); c != nil {
+		d.mu.Lock()
+		d.target = c.Address // a target refresh (RFC 3261 §12.2.2)
+		d.mu.Unlock()
+	}
+	if se := req.GetHeader("Session-Expires"); se != nil {
+		if n, refresher, ok := parseSessionExpires(se.Value()); ok && n >= MinSE {
+			d.mu.Lock()
+			d.expires = n
+			if refresher != "" {
+				d.refresher = refresher
+			}
+			d.mu.Unlock()
+		}
+	}
+	var answer []byte
+	if len(req.Body()) > 0 || req.IsInvite() {
+		var status int
+		if answer, status = h.Offer(req.Body()); status != 0 {
+			d.set.Respond(tx, req, status, reasonOf(status))
+			return
+		}
+	}
+	res := d.ok(req, answer)
+	d.mu.Lock()
+	if d.expires > 0 {
+		res.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=%s", d.expires, d.refresher)))
+	}
+	if req.IsInvite() {
+		d.ackWait = req.CSeq().SeqNo
+	}
+	d.mu.Unlock()
+	select {
+	case d.refreshed <- struct{}{}:
+	default:
+	}
+	if err := tx.Respond(res); err != nil || !req.IsInvite() {
+		return
+	}
+	// The re-INVITE's 200 waits for its ACK like the first one, but a
+	// missing ACK only ends the wait (RFC 3261 §14.2 leaves the session
+	// as it was).
+	go func() {
+		d.waitACK(context.Background(), tx, res)
+		d.mu.Lock()
+		if d.ackWait == req.CSeq().SeqNo {
+			d.ackWait = 0
+		}
+		d.mu.Unlock()
+	}()
+}
+
+// sessionTimer keeps the session alive (RFC 4028): as refresher, it sends
+// an UPDATE at half the interval; otherwise it ends the call when no
+// refresh comes before the interval's end (less a third, at most 32 s).
+func (d *Dialog) sessionTimer() {
+	for {
+		d.mu.Lock()
+		interval, refresher := time.Duration(d.expires)*time.Second, d.refresher
+		d.mu.Unlock()
+		wait := interval - min(32*time.Second, interval/3)
+		if refresher == "uas" {
+			wait = interval / 2
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-d.ctx.Done():
+			t.Stop()
+			return
+		case <-d.refreshed:
+			t.Stop()
+			continue
+		case <-t.C:
+		}
+		if refresher == "uac" {
+			d.Bye(context.Background())
+			d.end(ErrSessionExpired)
+			return
+		}
+		ctx, cancel := context.WithTimeout(d.ctx, 32*time.Second)
+		res, err := d.Request(ctx, sip.UPDATE, nil, sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=uas", d.expires)))
+		cancel()
+		if err != nil || res.StatusCode == 481 || res.StatusCode == 408 {
+			d.end(ErrSessionExpired)
+			d.Bye(context.Background())
+			return
+		}
+	}
+}
+
+// Request sends a request in the dialog and returns its final response.
+// It goes to where the INVITE came from (over TCP, on the caller's
+// connection while it is open) unless a route set says otherwise.
+func (d *Dialog) Request(ctx context.Context, method sip.RequestMethod, body []byte, headers ...sip.Header) (*sip.Response, error) {
+	d.mu.Lock()
+	d.localCSeq++
+	seq := d.localCSeq
+	target, routes := d.target, d.routes
+	d.mu.Unlock()
+	req := sip.NewRequest(method, *target.Clone())
+	from := d.invite.To().AsFrom()
+	to := d.invite.From().AsTo()
+	req.AppendHeader(&from)
+	req.AppendHeader(&to)
+	req.AppendHeader(sip.HeaderClone(d.invite.CallID()))
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
+	maxFwd := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&maxFwd)
+	req.AppendHeader(d.contact())
+	if d.set.cfg.Agent != "" {
+		req.AppendHeader(sip.NewHeader("User-Agent", d.set.cfg.Agent))
+	}
+	for _, r := range routes {
+		req.AppendHeader(sip.NewHeader("Route", r))
+	}
+	for _, h := range headers {
+		req.AppendHeader(h)
+	}
+	if len(body) > 0 {
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	req.SetBody(body)
+	req.SetTransport(d.invite.Transport())
+	if len(routes) == 0 {
+		req.SetDestination(d.invite.Source())
+	} else if r := req.Route(); r != nil {
+		req.SetDestination(r.Address.HostPort())
+	}
+	tx, err := d.set.cfg.Client.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			return res, nil
+		case <-tx.Done():
+			return nil, tx.Err()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Bye hangs up: it sends BYE when the call was answered, and ends the
+// dialog. A BYE that fails (the caller is gone) still ends it.
+func (d *Dialog) Bye(ctx context.Context) error {
+	d.mu.Lock()
+	answered, ended := d.answered, d.ended
+	d.mu.Unlock()
+	if ended || !answered {
+		d.end(ErrEnded)
+		return nil
+	}
+	defer d.end(ErrEnded)
+	res, err := d.Request(ctx, sip.BYE, nil)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != 200 {
+		return fmt.Errorf("BYE: %d %s", res.StatusCode, res.Reason)
+	}
+	return nil
+}
+
+// Close ends the dialog and forgets it. Call it when the call is over.
+func (d *Dialog) Close() { d.end(ErrEnded) }
+
+func (d *Dialog) end(cause error) {
+	d.mu.Lock()
+	d.ended = true
+	d.mu.Unlock()
+	d.cancel(cause)
+	d.set.dialogs.CompareAndDelete(d.ID, d)
+}
+
+// Source is the address the INVITE came from.
+func (d *Dialog) Source() net.Addr {
+	host, port, err := net.SplitHostPort(d.invite.Source())
+	if err != nil {
+		return nil
+	}
+	p, _ := strconv.Atoi(port)
+	return &net.UDPAddr{IP: net.ParseIP(host), Port: p}
+}
+
+// parseSessionExpires reads "1800;refresher=uac".
+func parseSessionExpires(v string) (int, string, bool) {
+	parts := strings.Split(v, ";")
+	n, err := strconv.Atoi(strings.TrimSpace(parts[0]))
+	if err != nil || n <= 0 {
+		return 0, "", false
+	}
+	refresher := ""
+	for _, p := range parts[1:] {
+		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(k, "refresher") {
+			refresher = strings.ToLower(strings.TrimSpace(val))
+			if refresher != "uac" && refresher != "uas" {
+				return 0, "", false
+			}
+		}
+	}
+	return n, refresher, true
+}
+
+// supports reports whether req lists ext in Supported (or its compact k).
+func supports(req *sip.Request, ext string) bool {
+	for _, name := range []string{"Supported", "k"} {
+		for _, h := range req.GetHeaders(name) {
+			for _, e := range strings.Split(h.Value(), ",") {
+				if strings.EqualFold(strings.TrimSpace(e), ext) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// reasonOf is the reason phrase of a status a handler refuses with.
+func reasonOf(status int) string {
+	switch status {
+	case 488:
+		return "Not Acceptable Here"
+	case 491:
+		return "Request Pending"
+	case 400:
+		return "Bad Request"
+	}
+	return "Server Internal Error"
+}
