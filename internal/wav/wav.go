@@ -4,7 +4,8 @@
 // 8, 16, 24 or 32 bits, IEEE float, A-law and µ-law, plain or as
 // WAVE_FORMAT_EXTENSIBLE, with any number of channels at any rate.
 // NewWriter streams 16-bit PCM to a file as it comes and patches the
-// sizes in the header on Close, so a recording never waits in memory.
+// sizes in the header on Close, so a recording never waits in memory;
+// Encode writes audio already in memory.
 //
 // The package uses the standard library only: the compiler checks audio
 // files with it, and the runtime converts prompts and writes recordings

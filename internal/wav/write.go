@@ -52,20 +52,30 @@ var ErrClosed = errors.New("wav: writer is closed")
 // interleaved channels at rate frames a second to w, at w's current
 // offset, and returns the Writer for its frames.
 func NewWriter(w io.WriteSeeker, rate, channels int) (*Writer, error) {
-	if channels < 1 || channels > 0xFFFF {
-		return nil, fmt.Errorf("wav: %d channels; a WAV file has 1 to 65535", channels)
-	}
-	if rate < 1 || int64(rate)*int64(channels)*2 > 0xFFFFFFFF {
-		return nil, fmt.Errorf("wav: %d Hz with %d channels does not fit a WAV header", rate, channels)
+	if err := checkLayout(rate, channels); err != nil {
+		return nil, err
 	}
 	start, err := w.Seek(0, io.SeekCurrent)
 	if err != nil {
 		return nil, fmt.Errorf("wav: a writer needs to seek: %w", err)
 	}
+	h := header(rate, channels, unknownSize)
+	if _, err := w.Write(h[:]); err != nil {
+		return nil, err
+	}
+	return &Writer{w: w, start: start, channels: channels}, nil
+}
+
+// header is a 16-bit PCM WAV header for data bytes of audio.
+func header(rate, channels int, data uint32) [headerSize]byte {
+	riffSize := data
+	if data != unknownSize {
+		riffSize = headerSize - 8 + data
+	}
 	var h [headerSize]byte
 	le := binary.LittleEndian
 	copy(h[0:4], "RIFF")
-	le.PutUint32(h[4:8], unknownSize)
+	le.PutUint32(h[4:8], riffSize)
 	copy(h[8:16], "WAVEfmt ")
 	le.PutUint32(h[16:20], 16)
 	le.PutUint16(h[20:22], uint16(PCM))
@@ -75,11 +85,51 @@ func NewWriter(w io.WriteSeeker, rate, channels int) (*Writer, error) {
 	le.PutUint16(h[32:34], uint16(channels*2))      // bytes a frame
 	le.PutUint16(h[34:36], 16)
 	copy(h[36:40], "data")
-	le.PutUint32(h[40:44], unknownSize)
-	if _, err := w.Write(h[:]); err != nil {
-		return nil, err
+	le.PutUint32(h[40:44], data)
+	return h
+}
+
+// checkLayout reports whether a WAV header can describe rate and channels.
+func checkLayout(rate, channels int) error {
+	if channels < 1 || channels > 0xFFFF {
+		return fmt.Errorf("wav: %d channels; a WAV file has 1 to 65535", channels)
 	}
-	return &Writer{w: w, start: start, channels: channels}, nil
+	if rate < 1 || int64(rate)*int64(channels)*2 > 0xFFFFFFFF {
+		return fmt.Errorf("wav: %d Hz with %d channels does not fit a WAV header", rate, channels)
+	}
+	return nil
+}
+
+// Encode writes samples, whole frames of channels interleaved channels at
+// rate, as one 16-bit PCM WAV file to w, which need not seek. It is for
+// audio already in memory, such as a prepared prompt; a recording, whose
+// length is not known until it ends, uses a Writer.
+func Encode(w io.Writer, rate, channels int, samples []int16) error {
+	if err := checkLayout(rate, channels); err != nil {
+		return err
+	}
+	if len(samples)%channels != 0 {
+		return fmt.Errorf("wav: %d samples are not whole frames of %d channels", len(samples), channels)
+	}
+	if 2*int64(len(samples)) > maxData {
+		return ErrTooLong
+	}
+	h := header(rate, channels, uint32(2*len(samples)))
+	if _, err := w.Write(h[:]); err != nil {
+		return err
+	}
+	var buf [4096]byte
+	for len(samples) > 0 {
+		n := min(len(samples), len(buf)/2)
+		for i, s := range samples[:n] {
+			binary.LittleEndian.PutUint16(buf[2*i:], uint16(s))
+		}
+		if _, err := w.Write(buf[:2*n]); err != nil {
+			return err
+		}
+		samples = samples[n:]
+	}
+	return nil
 }
 
 // Write appends frames: samples holds whole frames, interleaved by

@@ -306,3 +306,48 @@ func (b *seekBuffer) Seek(off int64, whence int) (int64, error) {
 	}
 	return int64(b.pos), nil
 }
+
+func TestEncode(t *testing.T) {
+	samples := []int16{0, 1, -1, 32767, -32768, 1234}
+	var b bytes.Buffer
+	if err := wav.Encode(&b, 8000, 2, samples); err != nil {
+		t.Fatal(err)
+	}
+	if b.Len() != 44+12 || binary.LittleEndian.Uint32(b.Bytes()[4:]) != 36+12 || binary.LittleEndian.Uint32(b.Bytes()[40:]) != 12 {
+		t.Fatalf("%d bytes, header % x", b.Len(), b.Bytes()[:44])
+	}
+	r, err := wav.NewReader(stream{&b})
+	if err != nil || r.Format != (wav.Format{Encoding: wav.PCM, Channels: 2, Rate: 8000, Bits: 16}) || r.Frames() != 3 {
+		t.Fatalf("%v %+v", err, r)
+	}
+	got := readAll(t, r)
+	for i := range samples {
+		if got[i]*32768 != float64(samples[i]) {
+			t.Errorf("sample %d: %v, want %d", i, got[i]*32768, samples[i])
+		}
+	}
+	if err := wav.Encode(&b, 8000, 2, samples[:5]); err == nil {
+		t.Error("Encode of 5 samples for 2 channels must fail")
+	}
+	long := make([]int16, 5000) // more than one buffer
+	for i := range long {
+		long[i] = int16(i)
+	}
+	b.Reset()
+	if err := wav.Encode(&b, 8000, 1, long); err != nil {
+		t.Fatal(err)
+	}
+	r, err = wav.NewReader(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = readAll(t, r)
+	if len(got) != len(long) {
+		t.Fatalf("%d samples, want %d", len(got), len(long))
+	}
+	for i := range long {
+		if got[i]*32768 != float64(long[i]) {
+			t.Fatalf("sample %d: %v, want %d", i, got[i]*32768, long[i])
+		}
+	}
+}

@@ -24,6 +24,9 @@ type Cache struct {
 	Espeak string
 	// Voice is espeak-ng's voice; "en-us" by default.
 	Voice string
+	// Sox is the sox program, which resamples prompts that are not at
+	// 8 kHz (see Convert); "sox" on PATH by default.
+	Sox string
 	// HTTP fetches audio URLs; a client with a 30 s timeout by default.
 	HTTP *http.Client
 }
@@ -41,7 +44,7 @@ func (c *Cache) Say(ctx context.Context, text string) (string, error) {
 	if voice == "" {
 		voice = "en-us"
 	}
-	return c.make(key("say", voice, text), func() ([]byte, error) {
+	return c.make(ctx, key("say", voice, text), func() ([]byte, error) {
 		prog := c.Espeak
 		if prog == "" {
 			prog = "espeak-ng"
@@ -61,19 +64,30 @@ func (c *Cache) Say(ctx context.Context, text string) (string, error) {
 }
 
 // File converts a WAV file and returns the cached prompt's path.
-func (c *Cache) File(path string) (string, error) {
-	data, err := os.ReadFile(path)
+func (c *Cache) File(ctx context.Context, path string) (string, error) {
+	data, err := readFile(path)
 	if err != nil {
 		return "", err
 	}
-	return c.wav(data)
+	return c.wav(ctx, data)
+}
+
+// readFile reads a WAV file a prompt is made from, refusing one larger
+// than a prompt can be before reading it.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readLimited(f)
 }
 
 // wav converts WAV data and returns the cached prompt's path, named by
 // the data's hash.
-func (c *Cache) wav(data []byte) (string, error) {
+func (c *Cache) wav(ctx context.Context, data []byte) (string, error) {
 	sum := sha256.Sum256(data)
-	return c.make(key("file", hex.EncodeToString(sum[:])), func() ([]byte, error) { return data, nil })
+	return c.make(ctx, key("file", hex.EncodeToString(sum[:])), func() ([]byte, error) { return data, nil })
 }
 
 // URL fetches an https audio file and returns the cached prompt's path.
@@ -107,7 +121,7 @@ func (c *Cache) URL(ctx context.Context, url string) (string, error) {
 	if len(data) > maxFetch {
 		return "", fmt.Errorf("fetching %s: larger than %d MB", url, maxFetch>>20)
 	}
-	path, err := c.wav(data)
+	path, err := c.wav(ctx, data)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", url, err)
 	}
@@ -124,7 +138,7 @@ func (c *Cache) Prepare(ctx context.Context, kind, what string) ([]byte, error) 
 	case "say":
 		path, err = c.Say(ctx, what)
 	case "file":
-		path, err = c.File(what)
+		path, err = c.File(ctx, what)
 	case "url":
 		path, err = c.URL(ctx, what)
 	default:
@@ -139,7 +153,7 @@ func (c *Cache) Prepare(ctx context.Context, kind, what string) ([]byte, error) 
 // make returns the cached file for k, making it from the WAV that src
 // returns when it is not cached yet. The file is written beside its final
 // name and renamed, so a crash never leaves half a prompt.
-func (c *Cache) make(k string, src func() ([]byte, error)) (string, error) {
+func (c *Cache) make(ctx context.Context, k string, src func() ([]byte, error)) (string, error) {
 	path := filepath.Join(c.Dir, k+".wav")
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
@@ -148,7 +162,7 @@ func (c *Cache) make(k string, src func() ([]byte, error)) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	audio, err := DecodeWAV(bytes.NewReader(data))
+	audio, err := c.Convert(ctx, data)
 	if err != nil {
 		return "", err
 	}
@@ -172,9 +186,10 @@ func (c *Cache) make(k string, src func() ([]byte, error)) (string, error) {
 
 // key names a cache entry by a hash of what it is made from, and the
 // version of the conversion, so that a better conversion makes new files.
+// v2: resampled by sox rate -v instead of by averaging.
 func key(parts ...string) string {
 	h := sha256.New()
-	h.Write([]byte("callflow-prompt-v1"))
+	h.Write([]byte("callflow-prompt-v2"))
 	for _, p := range parts {
 		fmt.Fprintf(h, "\x00%d:%s", len(p), p)
 	}

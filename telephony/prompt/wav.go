@@ -1,20 +1,20 @@
-// Package prompt prepares what callers hear: it decodes WAV files in any
-// common form, converts them to the 8 kHz mono 16-bit audio calls play,
-// renders text to speech with espeak-ng, fetches https audio, and keeps
-// every result in a cache named by content hash, so that a prompt is
-// prepared once, when a configuration is applied, and never during a call.
+// Package prompt prepares what callers hear. Cache is the entry point: it
+// renders text to speech with espeak-ng, fetches https audio, converts
+// WAV files of any common form to call audio (8 kHz mono 16-bit; the
+// rate with sox, see Convert) and keeps every result in a directory named
+// by content hash, so that a prompt is prepared once, when a
+// configuration is applied, and never during a call. DecodeWAV and
+// EncodeWAV read and write call audio itself.
 package prompt
 
 import (
 	"bytes"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"time"
 
-	"github.com/callflow/callflow/telephony/media"
+	"github.com/callflow/callflow/internal/wav"
 )
 
 // Rate is the sample rate of call audio.
@@ -30,183 +30,111 @@ func (a Audio) Duration() time.Duration {
 	return time.Duration(len(a.Samples)) * time.Second / Rate
 }
 
-// maxWAV bounds what DecodeWAV reads: ten minutes of 48 kHz stereo
-// 32-bit audio. A prompt is seconds long; a larger file is a mistake.
+// maxWAV bounds the WAV files a prompt is made from: ten minutes of
+// 48 kHz stereo 32-bit audio. A prompt is seconds long; a larger file is
+// a mistake.
 const maxWAV = 10 * 60 * 48000 * 2 * 4
 
-// WAV format tags.
-const (
-	formatPCM        = 1
-	formatFloat      = 3
-	formatALaw       = 6
-	formatULaw       = 7
-	formatExtensible = 0xFFFE
-)
-
 // ErrNotWAV is returned (wrapped) for input that is not a WAV file.
-var ErrNotWAV = errors.New("not a WAV file")
+var ErrNotWAV = wav.ErrNotWAV
 
-// DecodeWAV reads a WAV file — PCM of 8, 16, 24 or 32 bits, 32-bit float,
-// A-law or µ-law, any number of channels, any rate — and returns it as
-// call audio: the channels mixed, the rate converted to 8 kHz.
+// DecodeWAV reads call audio: a WAV file at 8 kHz, in any encoding the
+// wav package reads, its channels mixed to one. It is how the runtime
+// reads prompts Cache prepared and recordings. A file at another rate is
+// an error: Cache.Convert converts it.
 func DecodeWAV(r io.Reader) (Audio, error) {
+	data, err := readLimited(r)
+	if err != nil {
+		return Audio{}, err
+	}
+	in, err := openWAV(data)
+	if err != nil {
+		return Audio{}, err
+	}
+	if in.Format.Rate != Rate {
+		return Audio{}, fmt.Errorf("WAV file is at %d Hz; call audio is %d Hz, and a prompt is converted to it when it is prepared", in.Format.Rate, Rate)
+	}
+	return mono(in)
+}
+
+// readLimited reads a whole WAV file of at most maxWAV bytes.
+func readLimited(r io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxWAV+1))
 	if err != nil {
-		return Audio{}, err
+		return nil, err
 	}
 	if len(data) > maxWAV {
-		return Audio{}, fmt.Errorf("WAV file is larger than %d MB; a prompt is seconds long", maxWAV>>20)
+		return nil, fmt.Errorf("WAV file is larger than %d MB; a prompt is seconds long", maxWAV>>20)
 	}
-	if len(data) < 12 || string(data[0:4]) != "RIFF" || string(data[8:12]) != "WAVE" {
-		return Audio{}, fmt.Errorf("%w: no RIFF/WAVE header", ErrNotWAV)
-	}
-	var (
-		format, channels, bits uint16
-		rate                   uint32
-		pcm                    []byte
-		haveFmt                bool
-	)
-	for p := data[12:]; len(p) >= 8; {
-		id, size := string(p[0:4]), binary.LittleEndian.Uint32(p[4:8])
-		p = p[8:]
-		if uint64(size) > uint64(len(p)) {
-			if id == "data" { // a truncated or streamed file: take what is there
-				size = uint32(len(p))
-			} else {
-				return Audio{}, fmt.Errorf("%w: chunk %q runs past the end", ErrNotWAV, id)
-			}
-		}
-		body := p[:size]
-		switch id {
-		case "fmt ":
-			if size < 16 {
-				return Audio{}, fmt.Errorf("%w: fmt chunk too short", ErrNotWAV)
-			}
-			format, channels = binary.LittleEndian.Uint16(body[0:2]), binary.LittleEndian.Uint16(body[2:4])
-			rate, bits = binary.LittleEndian.Uint32(body[4:8]), binary.LittleEndian.Uint16(body[14:16])
-			if format == formatExtensible && size >= 26 {
-				format = binary.LittleEndian.Uint16(body[24:26])
-			}
-			haveFmt = true
-		case "data":
-			pcm = body
-		}
-		p = p[size:]
-		if size%2 == 1 && len(p) > 0 {
-			p = p[1:] // chunks are padded to even sizes
-		}
-	}
-	if !haveFmt || pcm == nil {
-		return Audio{}, fmt.Errorf("%w: no fmt or data chunk", ErrNotWAV)
-	}
-	if channels == 0 || rate < 4000 || rate > 384000 {
-		return Audio{}, fmt.Errorf("WAV file has %d channels at %d Hz; a prompt needs at least one channel at 4,000 to 384,000 Hz", channels, rate)
-	}
-	sample, width, err := sampleReader(format, bits)
+	return data, nil
+}
+
+// openWAV parses a WAV file's header, and checks it is one a prompt can
+// be made from.
+func openWAV(data []byte) (*wav.Reader, error) {
+	in, err := wav.NewReader(bytes.NewReader(data))
 	if err != nil {
-		return Audio{}, err
+		return nil, err
 	}
-	frame := width * int(channels)
-	frames := len(pcm) / frame
-	mono := make([]float64, frames)
-	for i := 0; i < frames; i++ {
+	if f := in.Format; f.Rate < 4000 || f.Rate > 384000 {
+		return nil, fmt.Errorf("WAV file has %d channels at %d Hz; a prompt needs at least one channel at 4,000 to 384,000 Hz", f.Channels, f.Rate)
+	}
+	return in, nil
+}
+
+// monoReader reads a WAV file's frames mixed to one channel, at the
+// file's rate, scaled so that full scale is ±1.
+type monoReader struct {
+	in  *wav.Reader
+	buf []float64
+}
+
+func newMonoReader(in *wav.Reader) *monoReader {
+	return &monoReader{in: in, buf: make([]float64, 1024*in.Format.Channels)}
+}
+
+// read fills dst with up to len(dst) frames and returns how many; 0 and
+// io.EOF at the end.
+func (m *monoReader) read(dst []float64) (int, error) {
+	ch := m.in.Format.Channels
+	n, err := m.in.ReadSamples(m.buf[:min(len(m.buf), len(dst)*ch)])
+	frames := n / ch
+	for i := range frames {
 		var sum float64
-		for c := 0; c < int(channels); c++ {
-			sum += sample(pcm[i*frame+c*width:])
+		for _, v := range m.buf[i*ch : (i+1)*ch] {
+			sum += v
 		}
-		mono[i] = sum / float64(channels)
+		dst[i] = sum / float64(ch)
 	}
-	return Audio{Samples: toInt16(resample(mono, int(rate), Rate))}, nil
+	return frames, err
 }
 
-// sampleReader returns a function reading one sample, scaled to int16's
-// range, and the sample's width in bytes.
-func sampleReader(format, bits uint16) (func([]byte) float64, int, error) {
-	switch {
-	case format == formatPCM && bits == 8:
-		return func(b []byte) float64 { return float64(int(b[0])-128) * 256 }, 1, nil
-	case format == formatPCM && bits == 16:
-		return func(b []byte) float64 { return float64(int16(binary.LittleEndian.Uint16(b))) }, 2, nil
-	case format == formatPCM && bits == 24:
-		return func(b []byte) float64 { return float64(int32(uint32(b[0])<<8|uint32(b[1])<<16|uint32(b[2])<<24) >> 16) }, 3, nil
-	case format == formatPCM && bits == 32:
-		return func(b []byte) float64 { return float64(int32(binary.LittleEndian.Uint32(b))) / 65536 }, 4, nil
-	case format == formatFloat && bits == 32:
-		return func(b []byte) float64 {
-			f := float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
-			if math.IsNaN(f) {
-				return 0
-			}
-			return f * 32767
-		}, 4, nil
-	case format == formatALaw && bits == 8:
-		return func(b []byte) float64 { return float64(media.DecodeALaw(b[0])) }, 1, nil
-	case format == formatULaw && bits == 8:
-		return func(b []byte) float64 { return float64(media.DecodeULaw(b[0])) }, 1, nil
-	}
-	return nil, 0, fmt.Errorf("WAV encoding %d with %d-bit samples is not supported: convert it with sox FILE -r 8000 -c 1 -b 16 OUT.wav", format, bits)
-}
-
-// resample converts between rates. Going down, each output sample is the
-// mean of the input samples it stands for, which filters what the lower
-// rate cannot carry; going up, samples are interpolated linearly.
-func resample(in []float64, from, to int) []float64 {
-	if from == to || len(in) == 0 {
-		return in
-	}
-	n := int(int64(len(in)) * int64(to) / int64(from))
-	out := make([]float64, n)
-	step := float64(from) / float64(to)
-	for i := range out {
-		pos := float64(i) * step
-		if step > 1 {
-			lo, hi := int(pos), int(pos+step)
-			if hi > len(in) {
-				hi = len(in)
-			}
-			var sum float64
-			for _, v := range in[lo:hi] {
-				sum += v
-			}
-			out[i] = sum / float64(max(1, hi-lo))
-			continue
+// mono reads the whole of in, mixed to one channel, as call audio; its
+// rate must already be 8 kHz.
+func mono(in *wav.Reader) (Audio, error) {
+	m := newMonoReader(in)
+	out := make([]int16, 0, in.Frames())
+	buf := make([]float64, 1024)
+	for {
+		n, err := m.read(buf)
+		for _, v := range buf[:n] {
+			out = append(out, toInt16(v))
 		}
-		j := int(pos)
-		frac := pos - float64(j)
-		next := in[min(j+1, len(in)-1)]
-		out[i] = in[j]*(1-frac) + next*frac
-	}
-	return out
-}
-
-func toInt16(in []float64) []int16 {
-	out := make([]int16, len(in))
-	for i, v := range in {
-		switch {
-		case v > 32767:
-			out[i] = 32767
-		case v < -32768:
-			out[i] = -32768
-		default:
-			out[i] = int16(math.Round(v))
+		if err == io.EOF {
+			return Audio{Samples: out}, nil
+		}
+		if err != nil {
+			return Audio{}, err
 		}
 	}
-	return out
+}
+
+// toInt16 scales a sample to 16 bits, clipping what is beyond full scale.
+func toInt16(v float64) int16 {
+	return int16(max(-32768, min(32767, math.Round(v*32768))))
 }
 
 // EncodeWAV writes audio as a 16-bit PCM 8 kHz mono WAV file.
 func EncodeWAV(w io.Writer, a Audio) error {
-	var b bytes.Buffer
-	n := uint32(len(a.Samples) * 2)
-	b.WriteString("RIFF")
-	binary.Write(&b, binary.LittleEndian, 36+n)
-	b.WriteString("WAVEfmt ")
-	for _, v := range []any{uint32(16), uint16(formatPCM), uint16(1), uint32(Rate), uint32(Rate * 2), uint16(2), uint16(16)} {
-		binary.Write(&b, binary.LittleEndian, v)
-	}
-	b.WriteString("data")
-	binary.Write(&b, binary.LittleEndian, n)
-	binary.Write(&b, binary.LittleEndian, a.Samples)
-	_, err := w.Write(b.Bytes())
-	return err
+	return wav.Encode(w, Rate, 1, a.Samples)
 }
