@@ -23,7 +23,7 @@ var rules = map[string][]string{
 	"numbers":             {"compiler", "lang", "vm", "internal/wav"},
 	"sim":                 {"vm"},
 	"store":               {},
-	"billing":             {"store", "vm"},
+	"billing":             {"store", "vm", "live"},
 	"live":                {"vm"},
 	"plan":                {"lang", "compiler", "vm", "billing", "store", "numbers", "live", "internal/wav"},
 	"telephony":           {"telephony/...", "vm", "billing", "store", "live", "internal/wav"},

@@ -25,8 +25,9 @@ func (m Micro) String() string { return formatMicro(big.NewInt(int64(m))) }
 
 // RateCard holds what things cost (S1). The default is the readable file
 // rates.default.hcl, whose values are examples; an organisation overrides
-// any entry in a rates block of its configuration (package plan merges
-// them).
+// any entry in a rates block of its configuration. Apply merges the two
+// into the typed live model of the version (package plan), and
+// NewRateCard reads that.
 type RateCard struct {
 	// NumberMonthly is a number's monthly fee by country (ISO 3166-1
 	// alpha-2; "*" for any other) and type.

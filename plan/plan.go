@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"github.com/callflow/callflow/compiler"
+	"github.com/callflow/callflow/live"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/vm"
 )
 
-// FormatVersion is the version of the saved plan file format.
-const FormatVersion = 1
+// FormatVersion is the version of the saved plan file format. Format 2
+// carries the typed live model.
+const FormatVersion = 2
 
 // Plan is what applying a repository would change. It holds everything
 // apply needs — the new snapshot and every flow's compiled program — so a
@@ -35,8 +37,11 @@ type Plan struct {
 	BaseHash   string          `json:"base_hash,omitempty"`
 	Config     json.RawMessage `json:"config"`
 	ConfigHash string          `json:"config_hash"`
-	Flows      []FlowPlan      `json:"flows"`
-	Changes    []Change        `json:"changes"`
+	// Live is the typed live model of the new configuration (package
+	// live), what the runtime reads; apply stores it with the version.
+	Live    json.RawMessage `json:"live"`
+	Flows   []FlowPlan      `json:"flows"`
+	Changes []Change        `json:"changes"`
 	// Removed lists the flows the plan removes; their drafts go too.
 	Removed []string `json:"removed,omitempty"`
 	// Provision and Release are the E.164 numbers the plan takes and
@@ -79,21 +84,29 @@ func (p *Plan) HasChanges() bool { return len(p.Changes) > 0 }
 
 // Make compares a checked repository with what is live in st.
 func Make(ctx context.Context, st *store.Store, m *compiler.Model, dir, gitCommit string) (*Plan, error) {
-	live, err := st.Live(ctx)
+	cur, err := st.Live(ctx)
 	if err != nil {
 		return nil, err
 	}
 	old := Empty()
-	if live.Version.ID != 0 {
-		if old, err = ParseSnapshot(live.Config); err != nil {
+	if cur.Version.ID != 0 {
+		if old, err = ParseSnapshot(cur.Config); err != nil {
 			return nil, err
 		}
 	}
 	snap := NewSnapshot(m)
+	model, err := NewLive(m)
+	if err != nil {
+		return nil, err
+	}
+	encoded, err := model.Encode()
+	if err != nil {
+		return nil, err
+	}
 	p := &Plan{
 		FormatVersion: FormatVersion, CreatedAt: time.Now().UTC(), Dir: dir, GitCommit: gitCommit,
-		StoreID: st.ID(), Base: live.Version.ID, BaseHash: live.Version.Hash, Config: snap.JSON(), ConfigHash: Hash(snap),
-		Changes: Compare(old, snap), Currency: snap.Organization["currency"],
+		StoreID: st.ID(), Base: cur.Version.ID, BaseHash: cur.Version.Hash, Config: snap.JSON(), ConfigHash: Hash(snap),
+		Live: encoded, Changes: Compare(old, snap), Currency: snap.Organization["currency"],
 	}
 	if p.CostBefore, err = MonthlyCost(old); err != nil {
 		return nil, err
@@ -151,6 +164,18 @@ func Make(ctx context.Context, st *store.Store, m *compiler.Model, dir, gitCommi
 				Attrs: []AttrChange{{Action: "change", Name: "program", Old: short(live), New: short(hash) + " (recompiled, or the audio of a prompt changed)"}}})
 		}
 		p.Flows = append(p.Flows, FlowPlan{Name: name, Definition: def, Program: code, Hash: hash, Changed: changed, Prompts: sources})
+	}
+	if p.Base != 0 && len(p.Changes) == 0 && !bytes.Equal(cur.Model, encoded) {
+		// The configuration means the same, but the runtime's model of it
+		// is not what this callflow makes: the version was applied by an
+		// older callflow (with no model, or another default rate card).
+		// Applying stores this one.
+		was := "as another callflow wrote it"
+		if cur.Model == nil {
+			was = "none (applied by an older callflow)"
+		}
+		p.Changes = append(p.Changes, Change{Action: "change", Kind: "live",
+			Attrs: []AttrChange{{Action: "change", Name: "typed model", Old: was, New: "as this callflow writes it"}}})
 	}
 	return p, nil
 }
@@ -258,7 +283,7 @@ func Apply(ctx context.Context, st *store.Store, p *Plan, opts Options) (Applied
 		return Applied{Drafts: drafts}, err
 	}
 	c := store.Change{
-		Base: p.Base, BaseHash: p.BaseHash, Config: p.Config, Hash: p.ConfigHash, AppliedBy: opts.AppliedBy, GitCommit: p.GitCommit,
+		Base: p.Base, BaseHash: p.BaseHash, Config: p.Config, Live: p.Live, Hash: p.ConfigHash, AppliedBy: opts.AppliedBy, GitCommit: p.GitCommit,
 		Kind: "apply", Message: summary(p.Changes),
 	}
 	for _, f := range p.Flows {
@@ -395,6 +420,10 @@ func Load(path string) (*Plan, error) {
 	}
 	// MarshalIndent indented the embedded JSON; store it compact again.
 	p.Config = compact(p.Config)
+	p.Live = compact(p.Live)
+	if _, err := live.Decode(p.Live); err != nil {
+		return nil, fmt.Errorf("%s: %w. Make the plan again", path, err)
+	}
 	for i := range p.Flows {
 		p.Flows[i].Definition = compact(p.Flows[i].Definition)
 	}

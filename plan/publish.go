@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/callflow/callflow/live"
 	"github.com/callflow/callflow/store"
 )
 
@@ -37,8 +38,12 @@ func Republish(ctx context.Context, st *store.Store, flow string, fv store.FlowV
 		return store.Version{}, fmt.Errorf("flow %s version %d cannot be made live as it is: %w. Apply a configuration that has what it needs instead", flow, fv.Version, err)
 	}
 	snap.Flows[flow] = def
+	model, err := republishLive(live, flow, def)
+	if err != nil {
+		return store.Version{}, err
+	}
 	c := store.Change{
-		Base: live.Version.ID, BaseHash: live.Version.Hash, Config: snap.JSON(), Hash: Hash(snap), AppliedBy: by, GitCommit: commitOf(kind, fv),
+		Base: live.Version.ID, BaseHash: live.Version.Hash, Config: snap.JSON(), Live: model, Hash: Hash(snap), AppliedBy: by, GitCommit: commitOf(kind, fv),
 		Kind: kind, Message: fmt.Sprintf("%s flow %s version %d", kind, flow, fv.Version),
 	}
 	names := make([]string, 0, len(live.Flows)+1)
@@ -60,6 +65,41 @@ func Republish(ctx context.Context, st *store.Store, flow string, fv store.FlowV
 		c.ClearDrafts = []string{flow}
 	}
 	return st.Apply(ctx, c)
+}
+
+// republishLive returns the typed live model of the live version with
+// flow's place in it (whether it is enabled, which numbers it answers) as
+// def has it.
+func republishLive(cur *store.Live, flow string, def Flow) ([]byte, error) {
+	if cur.Model == nil {
+		return nil, fmt.Errorf("version %d was applied by an older callflow, which stored no typed live model for the server. Apply the configuration again (callflow apply) before publishing or rolling back a flow", cur.Version.ID)
+	}
+	m, err := live.Decode(cur.Model)
+	if err != nil {
+		return nil, fmt.Errorf("version %d: %w", cur.Version.ID, err)
+	}
+	f := live.Flow{Name: flow, Enabled: def.Settings["enabled"] == "true", Numbers: []string{}}
+	for _, ref := range ListRefs(def.Settings["numbers"]) {
+		f.Numbers = append(f.Numbers, strings.TrimPrefix(ref, "number."))
+	}
+	slices.Sort(f.Numbers)
+	i := slices.IndexFunc(m.Flows, func(x live.Flow) bool { return x.Name == flow })
+	if i < 0 {
+		m.Flows = append(m.Flows, f)
+		slices.SortFunc(m.Flows, func(a, b live.Flow) int { return strings.Compare(a.Name, b.Name) })
+	} else {
+		m.Flows[i] = f
+	}
+	for i := range m.Numbers {
+		n := &m.Numbers[i]
+		switch {
+		case slices.Contains(f.Numbers, n.Name):
+			n.Flow = flow
+		case n.Flow == flow:
+			n.Flow = "" // the version republished no longer answers it
+		}
+	}
+	return m.Encode()
 }
 
 // commitOf is the Git commit a republished version records: a draft's own

@@ -8,6 +8,7 @@ import (
 	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/compiler"
 	"github.com/callflow/callflow/lang"
+	"github.com/callflow/callflow/live"
 )
 
 // Rate keys in a snapshot are "number_monthly.US/local",
@@ -53,27 +54,39 @@ func defaultRateObject() (Object, error) {
 	return d.obj, d.err
 }
 
-// RateCard returns the rate card of a configuration: the default card
-// with the configuration's rates block laid over it, entry by entry.
+// RateCard returns the rate card of a snapshot, as billing prices with
+// it: the default card with the configuration's rates block laid over
+// it, entry by entry. Plans and their costs are shown with it; the
+// runtime reads the card stored in the typed live model (see NewLive).
 func RateCard(s *Snapshot) (billing.RateCard, error) {
-	card := billing.RateCard{NumberMonthly: map[string]map[string]billing.Micro{}, IncomingPerMinute: map[string]billing.Micro{},
-		OutgoingPerMinute: map[string]billing.Micro{}, CreditValue: map[string]billing.Micro{}}
+	card, err := rateCard(s.Rates)
+	if err != nil {
+		return billing.RateCard{}, err
+	}
+	return billing.NewRateCard(card), nil
+}
+
+// rateCard lays overrides (a snapshot's rates) over the default card.
+func rateCard(overrides Object) (live.RateCard, error) {
+	card := live.RateCard{NumberMonthly: map[string]map[string]live.Micro{}, IncomingPerMinute: map[string]live.Micro{},
+		OutgoingPerMinute: map[string]live.Micro{}, CreditValue: map[string]live.Micro{}}
 	def, err := defaultRateObject()
 	if err != nil {
 		return card, err
 	}
-	for _, o := range []Object{def, s.Rates} {
+	for _, o := range []Object{def, overrides} {
 		for k, v := range o {
-			amount, err := billing.ParseCredits(v)
+			m, err := billing.ParseCredits(v)
 			if err != nil {
 				return card, fmt.Errorf("rate %s: %w", k, err)
 			}
+			amount := live.Micro(m)
 			kind, key, _ := strings.Cut(k, ".")
 			switch kind {
 			case "number_monthly":
 				cc, typ, _ := strings.Cut(key, "/")
 				if card.NumberMonthly[cc] == nil {
-					card.NumberMonthly[cc] = map[string]billing.Micro{}
+					card.NumberMonthly[cc] = map[string]live.Micro{}
 				}
 				card.NumberMonthly[cc][typ] = amount
 			case "incoming_per_minute":

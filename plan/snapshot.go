@@ -1,8 +1,11 @@
-// Package plan compares a repository with what is live: it normalises a
-// checked configuration into a Snapshot, diffs two snapshots semantically
-// (objects added, changed and removed; for flows, states and connections),
-// and prices the difference in monthly fees. `callflow plan` prints the
-// result and `callflow apply` stores it.
+// Package plan is plan and apply: Make compares a checked repository with
+// what is live — it normalises the configuration into a Snapshot, diffs
+// two snapshots semantically (objects added, changed and removed; for
+// flows, states and connections) and prices the difference in monthly
+// fees — and Apply stores the result as a new version, with the typed
+// live model the runtime reads (NewLive, package live). `callflow plan`
+// prints a Plan and `callflow apply` applies it. Nothing on the call path
+// imports plan: the server reads the typed model.
 package plan
 
 import (

@@ -65,9 +65,9 @@ func TestKeptBalances(t *testing.T) {
 			t.Fatalf("a damaged balance went unnoticed: %v", err)
 		}
 
-		// A store of schema 7 had no kept balances (nor stored prompts):
-		// upgrading computes them.
-		execRaw(t, dsn, "DROP TABLE flow_prompts", "DROP TABLE prompt_audio", "DROP INDEX calls_open", "ALTER TABLE calls DROP COLUMN node", "DROP INDEX ledger_outbox_due", "DROP TABLE ledger_balances",
+		// A store of schema 7 had no kept balances (nor stored prompts,
+		// nor typed live models): upgrading computes them.
+		execRaw(t, dsn, "ALTER TABLE config_versions DROP COLUMN live", "DROP TABLE flow_prompts", "DROP TABLE prompt_audio", "DROP INDEX calls_open", "ALTER TABLE calls DROP COLUMN node", "DROP INDEX ledger_outbox_due", "DROP TABLE ledger_balances",
 			"CREATE INDEX ledger_entries_account ON ledger_entries (account)")
 		setSchemaVersion(t, dsn, 7)
 		s.Close()

@@ -167,6 +167,12 @@ CREATE TABLE flow_prompts (
 	PRIMARY KEY (flow, version, prompt)
 );
 `,
+	// 10: the typed live model of each version (package live), made at
+	// apply time, so that the server reads typed values and never the
+	// front end; NULL for the versions applied before it.
+	10: `
+ALTER TABLE config_versions ADD COLUMN live TEXT;
+`,
 }
 
 // SchemaVersion is the newest schema this build knows.

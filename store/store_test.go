@@ -41,8 +41,15 @@ func TestApplyAndLive(t *testing.T) {
 		if v1.ID != 1 {
 			t.Fatalf("first version is %d", v1.ID)
 		}
+		// A version applied without a typed live model (as by an older
+		// callflow) has none: the runtime says to apply again.
+		if live, err := s.Live(ctx); err != nil || live.Model != nil {
+			t.Errorf("version 1 has model %q, %v; want none", live.Model, err)
+		}
 		// Only sales changes: support keeps its flow version.
-		if _, err := s.Apply(ctx, change(1, `{"v":2}`, flow("support", "a"), flow("sales", "c"))); err != nil {
+		c := change(1, `{"v":2}`, flow("support", "a"), flow("sales", "c"))
+		c.Live = []byte(`{"format_version":1}`)
+		if _, err := s.Apply(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 		live, err = s.Live(ctx)
@@ -51,6 +58,9 @@ func TestApplyAndLive(t *testing.T) {
 		}
 		if live.Version.ID != 2 || string(live.Config) != `{"v":2}` || live.Version.AppliedBy != "tester" || live.Version.GitCommit != "abc123" {
 			t.Errorf("live %+v config %s", live.Version, live.Config)
+		}
+		if string(live.Model) != `{"format_version":1}` {
+			t.Errorf("live model %q, want what was applied", live.Model)
 		}
 		if live.Flows["support"] != 1 || live.Flows["sales"] != 2 {
 			t.Errorf("live flows %v, want support 1, sales 2", live.Flows)

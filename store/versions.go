@@ -41,7 +41,10 @@ type FlowVersion struct {
 type Live struct {
 	Version Version // ID 0 when nothing has been applied
 	Config  []byte  // the normalised configuration, JSON
-	Flows   map[string]int64
+	// Model is the version's typed live model (package live encodes it);
+	// nil for a version applied by a callflow from before it was stored.
+	Model []byte
+	Flows map[string]int64
 }
 
 // FlowInput is one flow of a change: a new definition, or (when Use is
@@ -67,8 +70,11 @@ type Change struct {
 	// BaseHash, when set, is the hash of the configuration at Base: a
 	// store restored from a backup may reuse a version number for other
 	// content, and is refused too.
-	BaseHash  string
-	Config    []byte
+	BaseHash string
+	Config   []byte
+	// Live is the typed live model of the new version, as package live
+	// encodes it; the store keeps it as it is.
+	Live      []byte
 	Hash      string
 	AppliedBy string
 	GitCommit string
@@ -97,7 +103,7 @@ func (s *Store) Live(ctx context.Context) (*Live, error) {
 		if err != nil || id == 0 {
 			return err
 		}
-		live.Version, live.Config, err = s.version(ctx, q, id)
+		live.Version, live.Config, live.Model, err = s.version(ctx, q, id)
 		if err != nil {
 			return err
 		}
@@ -145,16 +151,21 @@ func liveID(ctx context.Context, s *Store, q querier) (int64, error) {
 	return id.Int64, err
 }
 
-func (s *Store) version(ctx context.Context, q querier, id int64) (Version, []byte, error) {
+func (s *Store) version(ctx context.Context, q querier, id int64) (Version, []byte, []byte, error) {
 	var v Version
 	var created, config string
-	err := q.QueryRowContext(ctx, s.rebind(`SELECT id, created_at, applied_by, git_commit, kind, message, config, hash FROM config_versions WHERE id = ?`), id).
-		Scan(&v.ID, &created, &v.AppliedBy, &v.GitCommit, &v.Kind, &v.Message, &config, &v.Hash)
+	var model sql.NullString
+	err := q.QueryRowContext(ctx, s.rebind(`SELECT id, created_at, applied_by, git_commit, kind, message, config, live, hash FROM config_versions WHERE id = ?`), id).
+		Scan(&v.ID, &created, &v.AppliedBy, &v.GitCommit, &v.Kind, &v.Message, &config, &model, &v.Hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return v, nil, fmt.Errorf("version %d: %w", id, ErrNotFound)
+		return v, nil, nil, fmt.Errorf("version %d: %w", id, ErrNotFound)
 	}
 	v.CreatedAt = parseTime(created)
-	return v, []byte(config), err
+	var m []byte
+	if model.Valid {
+		m = []byte(model.String)
+	}
+	return v, []byte(config), m, err
 }
 
 // LiveVersion returns the ID of the live version, 0 when nothing has been
@@ -193,8 +204,12 @@ func (s *Store) Apply(ctx context.Context, c Change) (Version, error) {
 			}
 		}
 		v = Version{ID: live + 1, CreatedAt: time.Now().UTC(), AppliedBy: c.AppliedBy, GitCommit: c.GitCommit, Kind: c.Kind, Message: c.Message, Hash: c.Hash}
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO config_versions (id, created_at, applied_by, git_commit, kind, message, config, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			v.ID, v.CreatedAt.Format(timeLayout), v.AppliedBy, v.GitCommit, v.Kind, v.Message, string(c.Config), v.Hash); err != nil {
+		var model sql.NullString
+		if c.Live != nil {
+			model = sql.NullString{String: string(c.Live), Valid: true}
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO config_versions (id, created_at, applied_by, git_commit, kind, message, config, live, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			v.ID, v.CreatedAt.Format(timeLayout), v.AppliedBy, v.GitCommit, v.Kind, v.Message, string(c.Config), model, v.Hash); err != nil {
 			return err
 		}
 		checkpoint("version-written")

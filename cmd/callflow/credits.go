@@ -14,25 +14,40 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/callflow/callflow/billing"
+	"github.com/callflow/callflow/live"
 	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
 )
 
-func currencyOf(s *plan.Snapshot) string {
-	if c := s.Organization["currency"]; c != "" {
-		return c
+// liveLedger opens the organisation's ledger as the live version
+// configures it, and returns the typed live model with it (nil when
+// nothing is applied).
+func liveLedger(ctx context.Context, st *store.Store) (*billing.Ledger, *live.Model, error) {
+	m, _, err := billing.LiveModel(ctx, st)
+	if err != nil {
+		return nil, nil, &exitError{code: exitFail, msg: err.Error()}
 	}
-	return "USD"
+	return billing.NewLedger(st, m), m, nil
 }
 
-// money shows credits in the organisation's currency, converted with its
-// rate card.
-func money(s *plan.Snapshot, m billing.Micro) (string, error) {
-	card, err := plan.RateCard(s)
-	if err != nil {
-		return "", err
+func currencyOf(m *live.Model) string {
+	if m == nil {
+		return "USD"
 	}
-	return card.Money(m, currencyOf(s)), nil
+	return m.Organization.Currency
+}
+
+// money shows credits in the organisation's currency, converted with the
+// live version's rate card; with nothing applied, with the default card.
+func money(m *live.Model, amount billing.Micro) (string, error) {
+	if m == nil {
+		card, err := plan.RateCard(plan.Empty())
+		if err != nil {
+			return "", err
+		}
+		return card.Money(amount, currencyOf(m)), nil
+	}
+	return billing.NewRateCard(m.Rates).Money(amount, currencyOf(m)), nil
 }
 
 func newCreditsCmd() *cobra.Command {
@@ -59,7 +74,7 @@ func newCreditsBalanceCmd() *cobra.Command {
 		Args:  argsBetween(0, 0),
 		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
 			ctx := cmd.Context()
-			l, snap, err := plan.Ledger(ctx, st)
+			l, snap, err := liveLedger(ctx, st)
 			if err != nil {
 				return err
 			}
@@ -120,7 +135,7 @@ nothing and reports the first purchase, so a script can retry safely.`,
 		RunE: withStore(&db, &format, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			ctx := cmd.Context()
 			amount, _ := billing.ParseCredits(args[0]) // checked in PreRunE
-			l, snap, err := plan.Ledger(ctx, st)
+			l, snap, err := liveLedger(ctx, st)
 			if err != nil {
 				return err
 			}
@@ -220,7 +235,7 @@ func (p *periodFlags) ledger(ctx context.Context, st *store.Store) (*billing.Led
 	if err != nil {
 		return nil, from, to, err
 	}
-	l, _, err := plan.Ledger(ctx, st)
+	l, _, err := liveLedger(ctx, st)
 	return l, from, to, err
 }
 
@@ -347,11 +362,11 @@ plan in recordings { plan } and apply it.`,
 		Args: argsBetween(0, 0),
 		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
 			ctx := cmd.Context()
-			_, snap, err := plan.Ledger(ctx, st)
+			_, snap, err := liveLedger(ctx, st)
 			if err != nil {
 				return err
 			}
-			u, err := plan.Recordings(st, snap).Usage(ctx)
+			u, err := billing.NewRecordings(st, snap).Usage(ctx)
 			if err != nil {
 				return err
 			}
@@ -388,11 +403,11 @@ which. It also deletes recordings older than recordings { delete_after }
 allows (S9), keeping a row for each as an audit trail.`,
 		Args: argsBetween(0, 0),
 		RunE: withStore(&db, &format, func(cmd *cobra.Command, _ []string, st *store.Store) error {
-			job, err := runBillingJob(cmd.Context(), st)
+			job, err := billing.RunJob(cmd.Context(), st)
 			if err != nil {
 				return err
 			}
-			results, expired, snap, l := job.Fees, job.Expired, job.snap, job.ledger
+			results, expired, l := job.Fees, job.Expired, job.Ledger
 			unpaid, failed, expireErr := job.Unpaid, job.Failed, job.ExpireErr
 			w := cmd.OutOrStdout()
 			if format == "json" {
@@ -404,7 +419,7 @@ allows (S9), keeping a row for each as an audit trail.`,
 				}
 			} else {
 				if expired > 0 {
-					fmt.Fprintf(w, "Deleted %d recording(s) older than %s.\n", expired, snap.Recordings["delete_after"])
+					fmt.Fprintf(w, "Deleted %d recording(s) older than %s.\n", expired, job.Model.Recordings.DeleteAfter)
 				}
 				if len(results) == 0 {
 					fmt.Fprintf(w, "Nothing is charged monthly.\n")
@@ -432,57 +447,6 @@ allows (S9), keeping a row for each as an audit trail.`,
 	addDBFlag(run, &db)
 	run.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return groupCmd(cmd, run)
-}
-
-// billingJob is what one run of the monthly billing job did.
-type billingJob struct {
-	Fees      []billing.FeeResult
-	Expired   int   // recordings deleted by retention
-	Unpaid    int   // fees the balance could not pay; they stay due
-	Failed    int   // fees that failed for another reason
-	ExpireErr error // retention's error; the fees are charged regardless
-	PruneErr  error // pruning zero balances failed; nothing is lost, it runs again next time
-
-	snap   *plan.Snapshot
-	ledger *billing.Ledger
-}
-
-// runBillingJob charges the monthly fees that are due and applies
-// recording retention. callflow billing run and the server's schedule
-// both run it; each fee is keyed by (item, month), so running it again
-// never charges twice.
-func runBillingJob(ctx context.Context, st *store.Store) (*billingJob, error) {
-	l, snap, err := plan.Ledger(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	cost, err := plan.MonthlyCost(snap)
-	if err != nil {
-		return nil, err
-	}
-	var items []billing.FeeItem
-	for _, it := range cost.Items {
-		items = append(items, billing.FeeItem{Key: it.Key, Item: it.Item, What: it.What, Fee: it.Fee})
-	}
-	results, err := l.RunMonthly(ctx, items)
-	if err != nil {
-		return nil, err
-	}
-	job := &billingJob{Fees: results, snap: snap, ledger: l}
-	// Retention runs whatever the fees did; its error is reported after
-	// the fees, which are charged already.
-	job.Expired, job.ExpireErr = plan.Recordings(st, snap).Expire(ctx)
-	// The kept balances of calls that have ended are zero: forget them.
-	_, job.PruneErr = st.PruneBalances(ctx)
-	for _, r := range results {
-		switch {
-		case r.Outcome == "unpaid":
-			job.Unpaid++
-		case strings.HasPrefix(r.Outcome, "error"):
-			job.Failed++
-		}
-	}
-	return job, nil
 }
 
 func newNotificationsCmd() *cobra.Command {

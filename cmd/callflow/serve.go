@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony"
 	"github.com/callflow/callflow/telephony/prompt"
@@ -164,7 +165,7 @@ take their unavailable branch until phones can register.`,
 			fmt.Fprintln(out)
 
 			runBilling := func() {
-				job, err := runBillingJob(ctx, st)
+				job, err := billing.RunJob(ctx, st)
 				switch {
 				case err != nil:
 					log.Error("billing job failed; it runs again at the next interval", "err", err)

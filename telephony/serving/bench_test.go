@@ -12,7 +12,6 @@ import (
 	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/internal/storetest"
 	"github.com/callflow/callflow/internal/tooltest"
-	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/telephony"
 	"github.com/callflow/callflow/vm"
 )
@@ -31,7 +30,7 @@ func BenchmarkCallStoreWork(b *testing.B) {
 	st := storetest.Open(b, filepath.Join(b.TempDir(), "bench.db"))
 	tooltest.Require(b, "espeak-ng", "espeak-ng")
 	storetest.ApplyDir(b, st, dir)
-	ledger, _, err := plan.Ledger(ctx, st)
+	ledger, err := liveLedger(ctx, st)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,12 +11,11 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/callflow/callflow/compiler"
-	"github.com/callflow/callflow/plan"
+	"github.com/callflow/callflow/billing"
+	"github.com/callflow/callflow/live"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony"
 	"github.com/callflow/callflow/telephony/prompt"
@@ -43,45 +42,36 @@ type Builder struct {
 	recorded sync.Map
 }
 
-// Build makes a Live of the version live in the store.
+// Build makes a Live of the version live in the store, from its typed
+// live model (package live) and its flows' programs and prepared prompts.
+// A version applied by an older callflow, which stored no typed model, is
+// an error that says to apply it again.
 func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
-	live, err := b.Store.Live(ctx)
+	cur, err := b.Store.Live(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if live.Version.ID == 0 {
+	if cur.Version.ID == 0 {
 		return nil, fmt.Errorf("nothing is live in %s: apply a configuration first, or give serve its directory", b.Store)
 	}
-	snap, err := plan.ParseSnapshot(live.Config)
+	m, err := billing.DecodeLive(cur.Version.ID, cur.Model)
 	if err != nil {
 		return nil, err
 	}
-	table := route.Table{Country: snap.Organization["country"], Numbers: map[string]route.Number{}}
-	for name, t := range snap.Trunks {
-		for _, n := range plan.ListRefs(t["inbound_from"]) {
-			prefix, err := compiler.ParseNetwork(n)
-			if err != nil {
-				return nil, fmt.Errorf("trunk %s: %v", name, err)
-			}
-			table.Trunks = append(table.Trunks, prefix)
-		}
-	}
-	flowOf := map[string]string{}
-	for name, f := range snap.Flows {
-		for _, ref := range plan.ListRefs(f.Settings["numbers"]) {
-			flowOf[strings.TrimPrefix(ref, "number.")] = name
-		}
+	table := route.Table{Country: m.Organization.Country, Numbers: map[string]route.Number{}}
+	for _, t := range m.Trunks {
+		table.Trunks = append(table.Trunks, t.InboundFrom...)
 	}
 	types := map[string]string{}
-	for name, n := range snap.Numbers {
-		flow := flowOf[name]
-		table.Numbers[n["e164"]] = route.Number{Name: name, Flow: flow, Enabled: flow != "" && snap.Flows[flow].Settings["enabled"] == "true"}
-		types[n["e164"]] = n["type"]
+	for _, n := range m.Numbers {
+		f, ok := m.Flow(n.Flow)
+		table.Numbers[n.E164] = route.Number{Name: n.Name, Flow: n.Flow, Enabled: ok && f.Enabled}
+		types[n.E164] = n.Type
 	}
 	programs := map[string]*vm.Program{}
 	audio := map[*vm.Const]prompt.Audio{}
 	decoded := map[[sha256.Size]byte]prompt.Audio{} // each distinct prompt once
-	for name, v := range live.Flows {
+	for name, v := range cur.Flows {
 		fv, err := b.Store.FlowVersion(ctx, name, v)
 		if err != nil {
 			return nil, err
@@ -93,17 +83,11 @@ func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
 			return nil, err
 		}
 	}
-	rates, err := plan.RateCard(snap)
-	if err != nil {
-		return nil, err
-	}
-	ledger, _, err := plan.Ledger(ctx, b.Store)
-	if err != nil {
-		return nil, err
-	}
-	recordings := plan.Recordings(b.Store, snap)
+	rates := billing.NewRateCard(m.Rates)
+	ledger := billing.NewLedger(b.Store, m)
+	recordings := billing.NewRecordings(b.Store, m)
 	l := &telephony.Live{
-		Version: live.Version.ID, Table: table, Programs: programs,
+		Version: cur.Version.ID, Table: table, Programs: programs,
 		Prompt: func(c *vm.Const) (prompt.Audio, error) {
 			a, ok := audio[c]
 			if !ok {
@@ -114,11 +98,13 @@ func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
 		Save: func(callID string, a prompt.Audio) (bool, error) { return b.save(recordings, callID, a) },
 	}
 	l.Begin = func(c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
-		return b.begin(c, stop, l, ledger, rates.IncomingRate(types[c.Number]), live.Flows[c.Flow])
+		return b.begin(c, stop, l, ledger, rates.IncomingRate(types[c.Number]), cur.Flows[c.Flow])
 	}
 	return l, nil
 }
 
+// loadPrompts decodes the prompts of a flow version, prepared when it was
+// applied, into audio by the program's constants (a constant is the
 // program's own, so two flows that name "welcome.wav" in different
 // directories each get their own). Audio used by several flows is decoded
 // once, kept in decoded by the hash of its WAV.
@@ -132,7 +118,7 @@ func (b *Builder) loadPrompts(ctx context.Context, flow string, version int64, p
 		if c.Kind != vm.ConstSay && c.Kind != vm.ConstPlay {
 			continue // queue music: nothing plays it until calls can queue
 		}
-		k, _ := plan.PromptKey(c)
+		k, _ := live.PromptKey(c)
 		wav, ok := stored[k]
 		if !ok {
 			return fmt.Errorf("flow %s version %d has no prepared audio for %s: it was applied by an older callflow, which prepared prompts when serving. Apply it again (callflow apply), or serve its directory (callflow serve DIR)", flow, version, k)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/callflow/callflow/billing"
-	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
 )
 
@@ -27,7 +26,7 @@ func Recover(ctx context.Context, st *store.Store, node string) (closed, release
 	if closed, err = st.CloseUnfinished(ctx, node, time.Now().Add(-StaleAfter)); err != nil {
 		return 0, 0, err
 	}
-	ledger, _, err := plan.Ledger(ctx, st)
+	ledger, err := liveLedger(ctx, st)
 	if err != nil {
 		return closed, 0, err
 	}
@@ -44,12 +43,21 @@ func RepairStale(ctx context.Context, st *store.Store) (closed, released int, er
 	if closed, err = st.CloseStale(ctx, time.Now().Add(-StaleAfter)); err != nil {
 		return 0, 0, err
 	}
-	ledger, _, err := plan.Ledger(ctx, st)
+	ledger, err := liveLedger(ctx, st)
 	if err != nil {
 		return closed, 0, err
 	}
 	released, err = releaseEnded(ctx, st, ledger)
 	return closed, released, err
+}
+
+// liveLedger is the ledger as the live version configures it.
+func liveLedger(ctx context.Context, st *store.Store) (*billing.Ledger, error) {
+	m, _, err := billing.LiveModel(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return billing.NewLedger(st, m), nil
 }
 
 // releaseEnded gives back the reservations of calls that are not open.

@@ -11,7 +11,6 @@ import (
 	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/internal/storetest"
 	"github.com/callflow/callflow/internal/tooltest"
-	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony"
 	"github.com/callflow/callflow/vm"
@@ -24,7 +23,7 @@ import (
 func TestRecoverTouchesOnlyItsNode(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store, _ string) {
 		ctx := context.Background()
-		ledger, _, err := plan.Ledger(ctx, st)
+		ledger, err := liveLedger(ctx, st)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +89,7 @@ func TestRunningCallRecordKeepsUp(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t, filepath.Join(t.TempDir(), "callflow.db"))
 	storetest.ApplyDir(t, st, filepath.Join("..", "..", "examples", "acme"))
-	ledger, _, err := plan.Ledger(ctx, st)
+	ledger, err := liveLedger(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}

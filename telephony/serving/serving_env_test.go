@@ -17,8 +17,8 @@ import (
 	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/internal/siptest"
 	"github.com/callflow/callflow/internal/storetest"
+	"github.com/callflow/callflow/live"
 	"github.com/callflow/callflow/numbers"
-	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony"
 	"github.com/callflow/callflow/telephony/media"
@@ -269,8 +269,8 @@ type env struct {
 	t          *testing.T
 	st         *store.Store
 	ledger     *billing.Ledger
-	snap       *plan.Snapshot
-	recordings string // where voicemail is saved
+	model      *live.Model // what was applied
+	recordings string      // where voicemail is saved
 	srv        *telephony.Server
 	addr       netip.AddrPort
 	bought     billing.Micro
@@ -299,17 +299,18 @@ func newEnv(t *testing.T, s setup) *env {
 	st := storetest.Open(t, filepath.Join(t.TempDir(), "callflow.db"))
 
 	storetest.ApplyDir(t, st, dir) // prepares the prompts and stores them with the flows
-	ledger, snap, err := plan.Ledger(ctx, st)
+	model, _, err := billing.LiveModel(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ledger := billing.NewLedger(st, model)
 	if _, err := ledger.Buy(ctx, "test-purchase", s.credits, "test"); err != nil {
 		t.Fatal(err)
 	}
 
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e := &env{t: t, st: st, ledger: ledger, snap: snap, recordings: t.TempDir(), bought: s.credits, ended: make(chan string, 16)}
+	e := &env{t: t, st: st, ledger: ledger, model: model, recordings: t.TempDir(), bought: s.credits, ended: make(chan string, 16)}
 	b := &serving.Builder{Store: st, Log: log, Recordings: e.recordings}
 	live, err := b.Build(ctx)
 	if err != nil {

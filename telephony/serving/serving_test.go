@@ -8,7 +8,6 @@ import (
 
 	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/internal/siptest"
-	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony/prompt"
 )
@@ -277,7 +276,7 @@ func TestVoicemailRefusedWhenStorageIsFull(t *testing.T) {
 	e := newEnv(t, setup{})
 	// The free plan holds 1,000 minutes; fill it.
 	full := billing.StoragePlans["free"].Minutes * 60
-	saved, err := plan.Recordings(e.st, e.snap).Save(ctx, store.Recording{ID: "old", CallID: "old", Kind: "voicemail", Seconds: full})
+	saved, err := billing.NewRecordings(e.st, e.model).Save(ctx, store.Recording{ID: "old", CallID: "old", Kind: "voicemail", Seconds: full})
 	must(t, err)
 	if !saved {
 		t.Fatal("the recording that fills the plan was not saved")
