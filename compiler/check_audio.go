@@ -1,11 +1,8 @@
 package compiler
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -13,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callflow/callflow/internal/wav"
 	"github.com/callflow/callflow/lang"
 )
 
@@ -56,22 +54,30 @@ func (c *checker) checkAudio(v lang.String) {
 		err = checkWAV(path)
 		c.audioFiles[path] = err
 	}
+	var unsupported *wav.UnsupportedError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		c.errorf(v.Range, "Audio file not found",
 			"%s does not exist. Audio files are named relative to the file that names them (%s); add the file to the repository or fix the path.", path, filepath.Dir(v.Range.Filename))
-	case errors.Is(err, errNotWAV):
+	case errors.Is(err, wav.ErrNotWAV):
 		c.errorf(v.Range, "Audio file is not a WAV file",
 			"%s is not a WAV file (it has no RIFF/WAVE header). Convert it, for example with: sox INPUT -r 8000 -c 1 %s", path, strings.TrimSuffix(s, filepath.Ext(s))+".wav")
+	case errors.Is(err, wav.ErrDamaged):
+		c.errorf(v.Range, "Audio file is damaged",
+			"%s has a WAV header but cannot be read: %s. Export or convert it again.", path, strings.TrimPrefix(err.Error(), wav.ErrDamaged.Error()+": "))
+	case errors.As(err, &unsupported):
+		f := unsupported.Format
+		c.errorf(v.Range, "Audio encoding not supported",
+			"%s holds %s with %d-bit samples. Prompts are read from WAV files of linear PCM (8 to 32 bits), float, A-law or µ-law; convert it, for example with: sox %s -r 8000 -c 1 -b 16 %s",
+			path, f.Encoding, f.Bits, s, strings.TrimSuffix(s, filepath.Ext(s))+"-pcm.wav")
 	case err != nil:
 		c.errorf(v.Range, "Cannot read audio file", "%s.", err)
 	}
 }
 
-var errNotWAV = errors.New("not a WAV file")
-
-// checkWAV reports whether path is a readable file that starts with a
-// RIFF/WAVE header. Decoding the audio is the runtime's job at apply time.
+// checkWAV reports whether path is a regular file that the wav package
+// reads: its header, chunks and encoding. Converting the audio is the
+// runtime's job at apply time.
 func checkWAV(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -85,14 +91,8 @@ func checkWAV(path string) error {
 	if !info.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file", path)
 	}
-	var hdr [12]byte
-	if _, err := io.ReadFull(f, hdr[:]); err != nil {
-		return errNotWAV
-	}
-	if !bytes.Equal(hdr[0:4], []byte("RIFF")) || !bytes.Equal(hdr[8:12], []byte("WAVE")) {
-		return errNotWAV
-	}
-	return nil
+	_, err = wav.NewReader(f)
+	return err
 }
 
 // audioPath is where an audio value's file is: relative to the file that
@@ -105,7 +105,7 @@ func audioPath(v lang.String) string {
 }
 
 // wavLength reads a WAV file's header and returns how long it plays. It
-// reports false for a URL or a file it cannot read as PCM WAV.
+// reports false for a URL or a file the wav package cannot read.
 func wavLength(v lang.String) (time.Duration, bool) {
 	path := audioPath(v)
 	if path == "" {
@@ -116,39 +116,9 @@ func wavLength(v lang.String) (time.Duration, bool) {
 		return 0, false
 	}
 	defer f.Close()
-	var hdr [12]byte
-	if _, err := io.ReadFull(f, hdr[:]); err != nil || string(hdr[0:4]) != "RIFF" || string(hdr[8:12]) != "WAVE" {
+	r, err := wav.NewReader(f)
+	if err != nil {
 		return 0, false
 	}
-	var byteRate uint32
-	for {
-		var chunk [8]byte
-		if _, err := io.ReadFull(f, chunk[:]); err != nil {
-			return 0, false
-		}
-		size := binary.LittleEndian.Uint32(chunk[4:])
-		switch string(chunk[:4]) {
-		case "fmt ":
-			var fmtChunk [16]byte
-			if size < 16 {
-				return 0, false
-			}
-			if _, err := io.ReadFull(f, fmtChunk[:]); err != nil {
-				return 0, false
-			}
-			byteRate = binary.LittleEndian.Uint32(fmtChunk[8:])
-			if _, err := f.Seek(int64(size-16+size%2), io.SeekCurrent); err != nil {
-				return 0, false
-			}
-		case "data":
-			if byteRate == 0 {
-				return 0, false
-			}
-			return time.Duration(uint64(size) * uint64(time.Second) / uint64(byteRate)), true
-		default:
-			if _, err := f.Seek(int64(size+size%2), io.SeekCurrent); err != nil {
-				return 0, false
-			}
-		}
-	}
+	return time.Duration(r.Frames() * int64(time.Second) / int64(r.Format.Rate)), true
 }

@@ -101,7 +101,19 @@ func (f Format) check() error {
 		ok = f.Bits == 8
 	}
 	if !ok {
-		return fmt.Errorf("%w: %s with %d-bit samples is not supported: %s", ErrUnsupported, f.Encoding, f.Bits, convertHint)
+		return &UnsupportedError{Format: f}
 	}
 	return nil
 }
+
+// UnsupportedError is the error for a file whose samples Reader does not
+// decode. It wraps ErrUnsupported.
+type UnsupportedError struct {
+	Format Format // as the fmt chunk says
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("%v: %s with %d-bit samples is not supported: %s", ErrUnsupported, e.Format.Encoding, e.Format.Bits, convertHint)
+}
+
+func (e *UnsupportedError) Unwrap() error { return ErrUnsupported }

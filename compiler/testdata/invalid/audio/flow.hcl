@@ -19,6 +19,14 @@ flow "support" {
   }
   announce "text" {
     play = "audio/notes.wav" # ERROR: Audio file is not a WAV file
+    next = announce.adpcm
+  }
+  announce "adpcm" {
+    play = "audio/adpcm.wav" # ERROR: Audio encoding not supported
+    next = announce.damaged
+  }
+  announce "damaged" {
+    play = "audio/damaged.wav" # ERROR: Audio file is damaged
     next = announce.http
   }
   announce "http" {
