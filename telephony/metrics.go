@@ -21,8 +21,19 @@ type Metrics struct {
 	PacketsReceived atomic.Int64 // RTP packets received from callers
 	Errors          atomic.Int64 // calls that failed through no fault of the caller's
 
-	mu       sync.Mutex
-	outcomes map[string]int64 // guarded by mu
+	mu        sync.Mutex
+	outcomes  map[string]int64 // guarded by mu
+	responses map[int]int64    // guarded by mu: SIP responses sent, by status
+}
+
+// response counts one SIP response sent.
+func (m *Metrics) response(status int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.responses == nil {
+		m.responses = map[int]int64{}
+	}
+	m.responses[status]++
 }
 
 // outcome counts one call that ended or was refused: its ending, such
@@ -64,6 +75,17 @@ func (m *Metrics) WritePrometheus(out io.Writer) error {
 	for _, k := range keys {
 		fmt.Fprintf(w, "callflow_calls_total{outcome=%q} %d\n", k, outcomes[k])
 	}
+	fmt.Fprintf(w, "# HELP callflow_sip_responses_total SIP responses sent, by status code.\n# TYPE callflow_sip_responses_total counter\n")
+	m.mu.Lock()
+	codes := make([]int, 0, len(m.responses))
+	for c := range m.responses {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	for _, c := range codes {
+		fmt.Fprintf(w, "callflow_sip_responses_total{code=\"%d\"} %d\n", c, m.responses[c])
+	}
+	m.mu.Unlock()
 	metric("callflow_vm_steps_total", "counter", "Effects the calls' machines returned.", m.VMSteps.Load())
 	metric("callflow_rtp_packets_sent_total", "counter", "RTP packets sent to callers.", m.PacketsSent.Load())
 	metric("callflow_rtp_packets_received_total", "counter", "RTP packets received from callers.", m.PacketsReceived.Load())

@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/callflow/callflow/telephony/dialog"
 	"github.com/callflow/callflow/telephony/media"
 	"github.com/callflow/callflow/telephony/prompt"
 	"github.com/callflow/callflow/telephony/route"
@@ -52,16 +53,19 @@ type Live struct {
 var ErrServerStopped = errors.New("server stopped")
 
 // Ending names how a call ended, for its record and the metrics: the
-// flow's hang-up reason, or server-stopped when the server hung up.
+// flow's hang-up reason; server-stopped when the server hung up;
+// cancelled or not-confirmed for a call answered but never confirmed.
 func Ending(final vm.Effect, cause error) string {
-	if errors.Is(cause, ErrServerStopped) {
+	switch {
+	case errors.Is(cause, ErrServerStopped):
 		return "server-stopped"
+	case errors.Is(cause, ErrCallerCancelled):
+		return "cancelled"
+	case errors.Is(cause, ErrNotConfirmed):
+		return "not-confirmed"
 	}
 	return final.Reason.String()
 }
-
-// errCallerHungUp cancels a call whose caller hung up.
-var errCallerHungUp = errors.New("caller hung up")
 
 // CallInfo describes a call being answered.
 type CallInfo struct {
@@ -79,16 +83,28 @@ type ErrRefused struct {
 
 func (e *ErrRefused) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Reason) }
 
-// Server answers SIP calls (UDP) on the organisation's numbers and runs
-// each one's flow in a session. Create it with NewServer, give it a Live
-// with Load, and run it with Serve.
+// Causes of calls that end before they are confirmed, for their records:
+// neither is charged.
+var (
+	// ErrCallerCancelled: the caller cancelled the INVITE before the
+	// answer reached them.
+	ErrCallerCancelled = dialog.ErrCancelled
+	// ErrNotConfirmed: the 200 OK was never acknowledged, or its ACK
+	// carried no answer to our offer that we could use.
+	ErrNotConfirmed = errors.New("the answer was never confirmed")
+)
+
+// Server answers SIP calls (UDP and TCP) on the organisation's numbers
+// and runs each one's flow in a session. Create it with NewServer, give
+// it a Live with Load, and run it with ServeUDP and ServeTCP.
 type Server struct {
 	log     *slog.Logger
 	ua      *sipgo.UserAgent
 	srv     *sipgo.Server
-	dialogs *sipgo.DialogServerCache
+	dialogs *dialog.Set
 	rtpIP   netip.Addr
 	ports   *portPool
+	pacer   media.Pacer
 
 	// Metrics counts calls, machine steps, packets and errors.
 	Metrics Metrics
@@ -98,9 +114,8 @@ type Server struct {
 	cancel context.CancelCauseFunc
 
 	mu       sync.Mutex
-	draining bool                 // guarded by mu; no call begins once set
-	calls    sync.WaitGroup       // one per INVITE being handled; Add under mu
-	info     map[string]chan byte // SIP INFO keys, by dialog id; guarded by mu
+	draining bool           // guarded by mu; no call begins once set
+	calls    sync.WaitGroup // one per INVITE being handled; Add under mu
 }
 
 // begin counts an INVITE in, unless the server is shutting down.
@@ -114,13 +129,16 @@ func (s *Server) begin() bool {
 	return true
 }
 
+// Agent is what callflow calls itself in Server and User-Agent headers.
+const Agent = "callflow"
+
 // NewServer makes a server that will answer on addr (its host is also
 // where RTP is received) with RTP ports in [lo, hi].
 func NewServer(addr netip.AddrPort, lo, hi int, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("callflow"), sipgo.WithUserAgentHostname(addr.Addr().String()))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(Agent), sipgo.WithUserAgentHostname(addr.Addr().String()))
 	if err != nil {
 		return nil, err
 	}
@@ -132,24 +150,68 @@ func NewServer(addr netip.AddrPort, lo, hi int, log *slog.Logger) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
-	contact := sip.ContactHeader{Address: sip.Uri{Host: addr.Addr().String(), Port: int(addr.Port())}}
 	s := &Server{
-		log: log, ua: ua, srv: srv, dialogs: sipgo.NewDialogServerCache(client, contact),
-		rtpIP: addr.Addr(), ports: newPortPool(addr.Addr(), lo, hi), info: map[string]chan byte{},
+		log: log, ua: ua, srv: srv,
+		rtpIP: addr.Addr(), ports: newPortPool(addr.Addr(), lo, hi),
 	}
+	s.dialogs = dialog.NewSet(dialog.Config{
+		Client: client, Host: addr.Addr().String(), Port: int(addr.Port()), Agent: Agent,
+		OnResponse: s.Metrics.response,
+	})
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
-	srv.OnInvite(s.onInvite)
-	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { s.dialogs.ReadAck(req, tx) })
-	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
-		if err := s.dialogs.ReadBye(req, tx); err != nil {
-			tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+	srv.OnInvite(s.guard(s.onInvite))
+	srv.OnAck(s.guard(func(req *sip.Request, tx sip.ServerTransaction) {
+		if d := s.dialogs.Match(req); d != nil {
+			d.HandleACK(req)
 		}
+	}))
+	inDialog := s.guard(func(req *sip.Request, tx sip.ServerTransaction) {
+		if d := s.dialogs.Match(req); d != nil {
+			d.HandleRequest(req, tx)
+			return
+		}
+		s.dialogs.Respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 	})
-	srv.OnInfo(s.onInfo)
-	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
-		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
-	})
+	srv.OnBye(inDialog)
+	srv.OnUpdate(inDialog)
+	srv.OnInfo(inDialog)
+	// A CANCEL that matches an INVITE in progress is answered by the
+	// transaction layer; one that reaches a handler matches nothing.
+	srv.OnCancel(s.guard(func(req *sip.Request, tx sip.ServerTransaction) {
+		s.dialogs.Respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	}))
+	srv.OnOptions(s.guard(func(req *sip.Request, tx sip.ServerTransaction) {
+		s.dialogs.Respond(tx, req, sip.StatusOK, "OK", sip.NewHeader("Accept", "application/sdp"))
+	}))
+	srv.OnNoRoute(s.guard(func(req *sip.Request, tx sip.ServerTransaction) {
+		s.dialogs.Respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed")
+	}))
 	return s, nil
+}
+
+// guard refuses what no handler should see: a SIP version other than 2.0
+// (505), and a CSeq whose method is not the request's (400).
+func (s *Server) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.IsAck() {
+			if req.SipVersion == "SIP/2.0" && req.CSeq() != nil && req.CSeq().MethodName == sip.ACK {
+				h(req, tx)
+			}
+			return // an ACK is never answered
+		}
+		if req.SipVersion != "SIP/2.0" {
+			res := sip.NewResponseFromRequest(req, sip.StatusVersionNotSupported, "Version Not Supported", nil)
+			res.SipVersion = "SIP/2.0"
+			s.Metrics.response(res.StatusCode)
+			tx.Respond(res)
+			return
+		}
+		if c := req.CSeq(); c == nil || c.MethodName != req.Method {
+			s.dialogs.Respond(tx, req, sip.StatusBadRequest, "Bad Request", sip.NewHeader("Warning", `399 callflow "the CSeq method is not the request's"`))
+			return
+		}
+		h(req, tx)
+	}
 }
 
 // Load makes l what new calls are answered with.
@@ -178,6 +240,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	s.cancel(ErrServerStopped)
+	s.pacer.Close()
 	s.ua.Close()
 	return err
 }
@@ -193,14 +256,19 @@ func newCallID() string {
 // refuse answers an INVITE with a final status and counts the outcome.
 func (s *Server) refuse(tx sip.ServerTransaction, req *sip.Request, status int, reason string) {
 	s.Metrics.outcome(fmt.Sprintf("refused-%d", status))
-	respond(tx, req, status, reason)
-}
-
-func respond(tx sip.ServerTransaction, req *sip.Request, status int, reason string) {
-	tx.Respond(sip.NewResponseFromRequest(req, status, reason, nil))
+	s.dialogs.Respond(tx, req, status, reason)
 }
 
 func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if req.To() != nil && req.To().Params.Has("tag") {
+		// A re-INVITE: it belongs to a call in progress, never to a route.
+		if d := s.dialogs.Match(req); d != nil {
+			d.HandleRequest(req, tx)
+			return
+		}
+		s.dialogs.Respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
 	if !s.begin() {
 		s.refuse(tx, req, sip.StatusServiceUnavailable, "Shutting Down")
 		return
@@ -213,7 +281,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	src, err := netip.ParseAddrPort(req.Source())
 	if err != nil {
-		s.refuse(tx, req, sip.StatusBadRequest, "Bad Source")
+		s.refuse(tx, req, sip.StatusBadRequest, "Bad Request")
 		return
 	}
 	d := live.Table.Route(src.Addr(), req.Recipient.User)
@@ -227,28 +295,36 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(tx, req, sip.StatusInternalServerError, "Flow Not Loaded")
 		return
 	}
+	dlg, err := s.dialogs.Accept(req, tx)
+	if err != nil {
+		s.Metrics.outcome("refused-invalid")
+		return // Accept answered it
+	}
+	defer dlg.Close()
 	conn, port, err := s.ports.listen()
 	if err != nil {
 		s.log.Error("no RTP port", "err", err)
-		s.refuse(tx, req, sip.StatusServiceUnavailable, "No Media Port")
+		s.Metrics.outcome("refused-503")
+		dlg.Reject(sip.StatusServiceUnavailable, "No Media Port")
 		return
 	}
 	defer conn.Close()
-	answer, neg, err := media.Answer(req.Body(), netip.AddrPortFrom(s.rtpIP, uint16(port)))
-	if err != nil {
-		status := sip.StatusBadRequest
-		if errors.Is(err, media.ErrNoCommonCodec) {
-			status = 488
+	sdp := media.NewSession(netip.AddrPortFrom(s.rtpIP, uint16(port)))
+	lateOffer := len(req.Body()) == 0
+	var body []byte
+	var neg media.Negotiated
+	if lateOffer {
+		body = sdp.Offer() // the answer comes in the ACK
+	} else if body, neg, err = sdp.Answer(req.Body()); err != nil {
+		status, reason := sip.StatusBadRequest, "Bad Request"
+		if errors.Is(err, media.ErrNoCommonCodec) || errors.Is(err, media.ErrAddressFamily) {
+			status, reason = 488, "Not Acceptable Here"
 		}
-		s.refuse(tx, req, status, "Not Acceptable Here")
+		s.log.Info("call refused", "from", src, "status", status, "err", err)
+		s.Metrics.outcome(fmt.Sprintf("refused-%d", status))
+		dlg.Reject(status, reason, sip.NewHeader("Warning", fmt.Sprintf("399 callflow %q", err.Error())))
 		return
 	}
-	dlg, err := s.dialogs.ReadInvite(req, tx)
-	if err != nil {
-		s.refuse(tx, req, sip.StatusBadRequest, "Bad Request")
-		return
-	}
-	defer dlg.Close()
 
 	// The call's ID is ours, not the SIP Call-ID: that one is chosen by
 	// the far end, and a repeated one must not reuse a call's ledger keys
@@ -260,10 +336,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	log := s.log.With("call", callID, "sip_call_id", sipCallID, "flow", d.Flow, "number", d.Number)
 
-	// The call ends when the caller hangs up (the dialog's context), when
-	// Begin's stop is called, or when the server stops.
+	// The call ends when the caller hangs up or cancels (the dialog's
+	// context), when Begin's stop is called, or when the server stops.
 	ctx, cancel := context.WithCancelCause(s.ctx)
 	defer cancel(nil)
+	defer context.AfterFunc(dlg.Context(), func() { cancel(context.Cause(dlg.Context())) })()
 	var hooks []vm.Hook
 	end := func(vm.Effect, error) {}
 	if live.Begin != nil {
@@ -277,46 +354,62 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		case errors.As(err, &refused):
 			log.Info("call refused", "status", refused.Status, "reason", refused.Reason)
 			s.Metrics.outcome(fmt.Sprintf("refused-%d", refused.Status))
-			dlg.Respond(refused.Status, refused.Reason, nil)
+			dlg.Reject(refused.Status, refused.Reason)
 			return
 		case err != nil:
 			log.Error("call not begun", "err", err)
 			s.Metrics.Errors.Add(1)
 			s.Metrics.outcome("refused-500")
-			dlg.Respond(sip.StatusInternalServerError, "Server Error", nil)
+			dlg.Reject(sip.StatusInternalServerError, "Server Error")
 			return
 		}
 		hooks, end = h, e
 	}
-	if err := dlg.RespondSDP(answer); err != nil {
-		log.Error("answer failed", "err", err)
-		s.Metrics.Errors.Add(1)
-		s.Metrics.outcome("answer-failed")
-		end(vm.Effect{Kind: vm.EffectHangup, Reason: vm.ReasonStopped}, err) // the meter stops, the record closes
+	keys := make(chan byte, 16)
+	sess := &session.Session{
+		Conn: conn, Remote: net.UDPAddrFromAddrPort(neg.Remote), Codec: neg.PayloadType, DTMFType: neg.DTMFType,
+		Sources: []netip.Addr{neg.Remote.Addr(), src.Addr()}, Pacer: &s.pacer,
+		Prompt: live.Prompt, Keys: keys, Sent: &s.Metrics.PacketsSent, Received: &s.Metrics.PacketsReceived,
+		Record: func() (session.Recorder, error) { return newMemoryRecorder(live.Save, callID), nil },
+	}
+	calls := &callDialog{sdp: sdp, sess: sess, keys: keys}
+	dlg.SetHandler(calls)
+
+	ack, err := dlg.Answer(ctx, body)
+	if err == nil && lateOffer {
+		if neg, err = sdp.ReadAnswer(ack.Body()); err != nil {
+			log.Info("the ACK has no answer to our offer that we can use; hanging up", "err", err)
+			byeCtx, byeCancel := context.WithTimeout(context.Background(), 5*time.Second)
+			dlg.Bye(byeCtx)
+			byeCancel()
+			err = fmt.Errorf("%w: %v", ErrNotConfirmed, err)
+		} else {
+			sess.Codec, sess.DTMFType = neg.PayloadType, neg.DTMFType
+			sess.Remote = net.UDPAddrFromAddrPort(neg.Remote)
+			sess.Sources = []netip.Addr{neg.Remote.Addr(), src.Addr()}
+		}
+	}
+	if err != nil {
+		// Never confirmed: nothing is charged, and the record says why.
+		cause := err
+		switch {
+		case errors.Is(err, dialog.ErrCancelled):
+			cause = ErrCallerCancelled
+		case errors.Is(err, dialog.ErrNoACK), errors.Is(err, ErrNotConfirmed):
+			cause = ErrNotConfirmed
+		case errors.Is(context.Cause(ctx), ErrServerStopped):
+			cause = ErrServerStopped
+		default:
+			log.Error("answer failed", "err", err)
+			s.Metrics.Errors.Add(1)
+		}
+		final := vm.Effect{Kind: vm.EffectHangup, Reason: vm.ReasonStopped}
+		end(final, cause)
+		s.Metrics.outcome(Ending(final, cause))
+		log.Info("call not confirmed", "cause", cause)
 		return
 	}
 	s.Metrics.CallsActive.Add(1)
-	keys := make(chan byte, 16)
-	s.mu.Lock()
-	s.info[dlg.ID] = keys
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.info, dlg.ID)
-		s.mu.Unlock()
-	}()
-
-	defer context.AfterFunc(dlg.Context(), func() { cancel(errCallerHungUp) })()
-	sess := &session.Session{
-		Conn: conn, Remote: net.UDPAddrFromAddrPort(neg.Remote), Codec: neg.PayloadType, DTMFType: neg.DTMFType,
-		Prompt: live.Prompt, Keys: keys, Sent: &s.Metrics.PacketsSent, Received: &s.Metrics.PacketsReceived,
-		Save: func(a prompt.Audio) (bool, error) {
-			if live.Save == nil {
-				return false, nil
-			}
-			return live.Save(callID, a)
-		},
-	}
 	sess.Hooks = append(hooks, stepCounter{&s.Metrics.VMSteps})
 	log.Info("call answered", "from", src)
 	final, err := sess.Run(ctx, prog)
@@ -328,8 +421,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// cancelled; the cause tells who really ended the call.
 	cause := context.Cause(ctx)
 	switch {
-	case errors.Is(cause, errCallerHungUp):
+	case errors.Is(cause, dialog.ErrBye), errors.Is(cause, dialog.ErrCancelled):
 		cause = nil
+	case errors.Is(cause, dialog.ErrSessionExpired):
+		final.Reason = vm.ReasonCallerHungUp // the caller went away without a word
 	case cause != nil && final.Reason == vm.ReasonCallerHungUp:
 		final.Reason = vm.ReasonStopped
 	case cause == nil && final.Reason == vm.ReasonStopped:
@@ -339,7 +434,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	end(final, cause)
 	s.Metrics.outcome(Ending(final, cause))
 	if final.Reason != vm.ReasonCallerHungUp && dlg.Context().Err() == nil {
-		byeCtx, byeCancel := context.WithTimeout(context.Background(), 5e9)
+		byeCtx, byeCancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := dlg.Bye(byeCtx); err != nil {
 			log.Warn("BYE failed", "err", err)
 		}
@@ -352,28 +447,50 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// onInfo takes keys sent as SIP INFO (application/dtmf-relay).
-func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
-	id, err := sip.DialogIDFromRequestUAS(req)
-	s.mu.Lock()
-	keys, ok := s.info[id]
-	s.mu.Unlock()
-	if err != nil || !ok {
-		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
-		return
+// callDialog takes what arrives in a call's dialog: new offers (hold,
+// resume, a new address) and keys sent as SIP INFO.
+type callDialog struct {
+	mu   sync.Mutex // one offer at a time
+	sdp  *media.Session
+	sess *session.Session
+	keys chan byte
+}
+
+func (c *callDialog) Offer(offer []byte) ([]byte, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(offer) == 0 {
+		return c.sdp.Offer(), 0 // the answer comes in the ACK
 	}
-	for _, line := range strings.Split(string(req.Body()), "\n") {
+	answer, n, err := c.sdp.Answer(offer)
+	if err != nil {
+		return nil, 488
+	}
+	c.sess.Renegotiate(n)
+	return answer, 0
+}
+
+func (c *callDialog) Answer(answer []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, err := c.sdp.ReadAnswer(answer); err == nil {
+		c.sess.Renegotiate(n)
+	}
+}
+
+// Info takes keys sent as SIP INFO (application/dtmf-relay).
+func (c *callDialog) Info(_ string, body []byte) {
+	for _, line := range strings.Split(string(body), "\n") {
 		k, v, _ := strings.Cut(strings.TrimSpace(line), "=")
 		if strings.EqualFold(strings.TrimSpace(k), "Signal") {
 			if v = strings.TrimSpace(v); len(v) == 1 && strings.Contains("0123456789*#", v) {
 				select {
-				case keys <- v[0]:
+				case c.keys <- v[0]:
 				default:
 				}
 			}
 		}
 	}
-	respond(tx, req, sip.StatusOK, "OK")
 }
 
 // portPool hands out RTP ports from a range.

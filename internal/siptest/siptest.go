@@ -109,7 +109,8 @@ type Call struct {
 	stop   sync.Once
 
 	mu      sync.Mutex
-	spurts  []Spurt       // guarded by mu
+	spurts  []Spurt       // guarded by mu: runs of frames that are not silence
+	packets []Packet      // guarded by mu
 	changed chan struct{} // closed and replaced when a frame is heard; guarded by mu
 
 	sendMu sync.Mutex // orders the packets sent
@@ -229,6 +230,16 @@ func (c *Call) listen() {
 		}
 		now := time.Now()
 		c.mu.Lock()
+		if len(c.packets) < maxPackets {
+			c.packets = append(c.packets, Packet{At: now, Sequence: p.SequenceNumber, Timestamp: p.Timestamp, Silent: silent(p.Payload)})
+		}
+		if silent(p.Payload) {
+			// The line between prompts: heard, but no frame of a prompt.
+			close(c.changed)
+			c.changed = make(chan struct{})
+			c.mu.Unlock()
+			continue
+		}
 		if p.Marker || len(c.spurts) == 0 {
 			c.spurts = append(c.spurts, Spurt{First: now})
 		}
@@ -241,7 +252,37 @@ func (c *Call) listen() {
 	}
 }
 
-// Frames returns how many frames have been heard.
+// maxPackets bounds the packets a call keeps a log of: ten minutes.
+const maxPackets = 30000
+
+// Packet is one RTP packet the server sent, as it arrived.
+type Packet struct {
+	At        time.Time
+	Sequence  uint16
+	Timestamp uint32
+	Silent    bool // a frame of silence (between prompts, during waits)
+}
+
+// Packets returns every RTP packet heard so far, in order of arrival.
+func (c *Call) Packets() []Packet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Packet(nil), c.packets...)
+}
+
+// silent reports whether a G.711 payload is all silence: µ-law's two
+// zeros, or A-law's.
+func silent(payload []byte) bool {
+	for _, b := range payload {
+		if b != 0xFF && b != 0x7F && b != 0xD5 && b != 0x55 {
+			return false
+		}
+	}
+	return len(payload) > 0
+}
+
+// Frames returns how many frames of prompts have been heard (silence is
+// not counted).
 func (c *Call) Frames() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

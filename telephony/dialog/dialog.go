@@ -57,6 +57,9 @@ type Config struct {
 	Port int
 	// Agent names us in Server and User-Agent headers.
 	Agent string
+	// OnResponse, when set, is told the status of every response sent
+	// (not of retransmissions), for metrics.
+	OnResponse func(status int)
 	// ACKTimeout is how long a 2xx waits for its ACK: 64*T1 (32 s) by
 	// default.
 	ACKTimeout time.Duration
@@ -103,19 +106,19 @@ type Dialog struct {
 	cancel context.CancelCauseFunc
 
 	mu         sync.Mutex
-	answered   bool          // guarded by mu: a 2xx was sent
-	confirmed  bool          // guarded by mu: its ACK arrived
-	ended      bool          // guarded by mu
-	handler    Handler       // guarded by mu
-	remoteCSeq uint32        // guarded by mu: the highest CSeq from the caller
-	localCSeq  uint32        // guarded by mu
-	target     sip.Uri       // guarded by mu: the caller's Contact
-	routes     []string      // guarded by mu: the route set (Record-Route values)
-	ackWait    uint32        // guarded by mu: CSeq of a 2xx waiting for its ACK, 0 for none
+	answered   bool              // guarded by mu: a 2xx was sent
+	confirmed  bool              // guarded by mu: its ACK arrived
+	ended      bool              // guarded by mu
+	handler    Handler           // guarded by mu
+	remoteCSeq uint32            // guarded by mu: the highest CSeq from the caller
+	localCSeq  uint32            // guarded by mu
+	target     sip.Uri           // guarded by mu: the caller's Contact
+	routes     []string          // guarded by mu: the route set (Record-Route values)
+	ackWait    uint32            // guarded by mu: CSeq of a 2xx waiting for its ACK, 0 for none
 	acked      chan *sip.Request // the ACK of ackWait
-	expires    int           // guarded by mu: session interval, 0 for none
-	refresher  string        // guarded by mu: "uac" or "uas"
-	refreshed  chan struct{} // a refresh arrived
+	expires    int               // guarded by mu: session interval, 0 for none
+	refresher  string            // guarded by mu: "uac" or "uas"
+	refreshed  chan struct{}     // a refresh arrived
 }
 
 // Accept makes the dialog of a new INVITE. From here on, a CANCEL of the
@@ -194,6 +197,9 @@ func (s *Set) Respond(tx sip.ServerTransaction, req *sip.Request, status int, re
 
 // decorate adds the headers every response of ours carries.
 func (s *Set) decorate(res *sip.Response, status int) {
+	if s.cfg.OnResponse != nil {
+		s.cfg.OnResponse(status)
+	}
 	if s.cfg.Agent != "" {
 		res.AppendHeader(sip.NewHeader("Server", s.cfg.Agent))
 	}

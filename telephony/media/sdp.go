@@ -64,12 +64,13 @@ type Session struct {
 	Local   netip.AddrPort
 	id      int64
 	version int64
+	codec   int // the codec settled on, -1 before: a new offer keeps it when it can
 }
 
 // NewSession starts the SDP of a call whose RTP is received at local.
 func NewSession(local netip.AddrPort) *Session {
 	now := time.Now().Unix()
-	return &Session{Local: local, id: now, version: 0}
+	return &Session{Local: local, id: now, codec: -1}
 }
 
 // Answer returns the SDP of a call answering offer, and what was settled.
@@ -178,6 +179,16 @@ func (s *Session) read(desc []byte) (Negotiated, error) {
 	if codec < 0 {
 		return n, fmt.Errorf("%w: the offer has neither PCMU nor PCMA", ErrNoCommonCodec)
 	}
+	if s.codec >= 0 && codec != s.codec {
+		// The call's stream is in the codec settled first; a later offer
+		// that still has it keeps it.
+		for _, f := range audio.MediaName.Formats {
+			if v, err := strconv.Atoi(f); err == nil && v >= 0 && v < 128 && names[uint8(v)] == map[int]string{PayloadPCMU: "PCMU/8000", PayloadPCMA: "PCMA/8000"}[s.codec] {
+				codec = s.codec
+			}
+		}
+	}
+	s.codec = codec
 	n.PayloadType = uint8(codec)
 	return n, nil
 }

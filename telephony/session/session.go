@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,17 +27,25 @@ import (
 // Session is one call's media and flow.
 type Session struct {
 	// Conn is the call's local RTP socket; Remote is where the caller's
-	// RTP goes. The session reads and writes Conn but does not close it.
+	// RTP goes until their first packet says otherwise (symmetric RTP,
+	// RFC 4961). The session reads and writes Conn but does not close it.
 	Conn   net.PacketConn
-	Remote net.Addr
+	Remote *net.UDPAddr
+	// Sources are the hosts the caller's first RTP packet may come from:
+	// the SDP's address and the signalling's source (a caller behind NAT
+	// sends from its router's address). Empty accepts any host. Once a
+	// packet is taken, only its address, port and SSRC are.
+	Sources []netip.Addr
+	// Pacer sends the call's RTP.
+	Pacer *media.Pacer
 	// Codec is media.PayloadPCMU or media.PayloadPCMA; DTMFType is the
 	// negotiated telephone-event payload type, 0 for none.
 	Codec, DTMFType uint8
 	// Prompt returns the prepared audio of a prompt constant.
 	Prompt func(*vm.Const) (prompt.Audio, error)
-	// Save keeps a voicemail message and reports whether it was kept (the
-	// storage plan may be full, S7).
-	Save func(prompt.Audio) (bool, error)
+	// Record opens a voicemail message, which the caller's audio is
+	// written to as it arrives.
+	Record func() (Recorder, error)
 	// Hooks observe the machine: the billing meter, the call record.
 	Hooks []vm.Hook
 	// Keys, when set, is the session's channel of keys: the server sends
@@ -49,13 +58,42 @@ type Session struct {
 	// Sent and Received, when set, count the RTP packets sent to the
 	// caller and received from them.
 	Sent, Received *atomic.Int64
+	// Tail is how long silence goes on after the flow's last prompt
+	// before Run returns and the server hangs up, so that the caller's
+	// jitter buffer plays the prompt out. 200 ms by default.
+	Tail time.Duration
 
-	keys      chan byte // from RTP, and Keys
-	mu        sync.Mutex
-	recording []int16 // the caller's audio, while a message is recorded
-	capture   bool
-	sender    *media.Sender
-	packet    [1500]byte // the RTP packet being sent
+	keys   chan byte     // from RTP, and Keys
+	stream *media.Stream // set once, under mu, by initStream
+
+	mu      sync.Mutex
+	rec     Recorder       // guarded by mu: the message being recorded, nil when none
+	recErr  error          // guarded by mu: the first error writing it
+	latch   latch          // guarded by mu
+	offered netip.AddrPort // guarded by mu: the address the SDP gave
+}
+
+// Recorder is a voicemail message being recorded: the caller's audio is
+// written to it as it arrives, so that a long message costs no memory.
+type Recorder interface {
+	// Write adds 8 kHz samples to the message.
+	Write(samples []int16) error
+	// Seconds is how long the message is so far.
+	Seconds() float64
+	// Keep ends the message and keeps it, within the storage plan: it
+	// reports false when the plan had no room (S7), and the message is
+	// gone.
+	Keep() (bool, error)
+	// Discard ends the message and throws it away.
+	Discard()
+}
+
+// latch is symmetric RTP's state: which source the caller's media comes
+// from, once a packet has come.
+type latch struct {
+	locked bool
+	from   netip.AddrPort
+	ssrc   uint32
 }
 
 // errHungUp ends an effect when the caller hangs up; Run resumes the
@@ -63,14 +101,20 @@ type Session struct {
 var errHungUp = errors.New("caller hung up")
 
 // Run runs program p until the flow hangs up or ctx is cancelled (the
-// caller hung up), and returns the final effect. It returns once every
-// goroutine it started has finished.
+// caller hung up), and returns the final effect. RTP goes out every 20 ms
+// from the start of Run to its end. It returns once every goroutine it
+// started has finished.
 func (s *Session) Run(ctx context.Context, p *vm.Program) (vm.Effect, error) {
 	s.keys = s.Keys
 	if s.keys == nil {
 		s.keys = make(chan byte, 16)
 	}
-	s.sender = media.NewSender(s.Codec)
+	s.initStream()
+	pacer := s.Pacer
+	if pacer == nil {
+		pacer = &defaultPacer
+	}
+	pacer.Add(s.stream)
 	recvCtx, stopRecv := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -80,8 +124,9 @@ func (s *Session) Run(ctx context.Context, p *vm.Program) (vm.Effect, error) {
 		s.Conn.SetReadDeadline(time.Now()) // unblock the reader
 		wg.Wait()
 		s.Conn.SetReadDeadline(time.Time{})
+		s.stream.Close()
+		<-s.stream.Done()
 	}()
-
 	var m vm.Machine
 	if err := m.Init(p, s.Hooks); err != nil {
 		return vm.Effect{}, err
@@ -93,6 +138,9 @@ func (s *Session) Run(ctx context.Context, p *vm.Program) (vm.Effect, error) {
 		}
 		if e.Kind == vm.EffectHangup {
 			s.Stopped = m.Err()
+			if e.Reason != vm.ReasonCallerHungUp {
+				s.tail(ctx)
+			}
 			return e, nil
 		}
 		r, digit, err := s.perform(ctx, e)
@@ -106,6 +154,53 @@ func (s *Session) Run(ctx context.Context, p *vm.Program) (vm.Effect, error) {
 			return e, fmt.Errorf("session: %w", err)
 		}
 	}
+}
+
+// defaultPacer serves sessions that name none.
+var defaultPacer media.Pacer
+
+func (s *Session) initStream() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stream == nil {
+		s.stream = media.NewStream(s.Conn, s.Remote, s.Codec, s.Sent)
+		s.offered = addrPortOf(s.Remote)
+	}
+}
+
+// tail goes on sending silence for Tail, so that the prompt that ended
+// the flow plays out before the server hangs up.
+func (s *Session) tail(ctx context.Context) {
+	d := s.Tail
+	if d == 0 {
+		d = 200 * time.Millisecond
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// Renegotiate applies a new offer/answer of the call (a re-INVITE or an
+// UPDATE): media goes to the new address until the caller's packets say
+// otherwise, and stops while the caller holds the call. It is safe to
+// call from any goroutine, before or during Run.
+func (s *Session) Renegotiate(n media.Negotiated) {
+	s.initStream()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n.Remote != s.offered && n.Remote.Addr().IsValid() && !n.Remote.Addr().IsUnspecified() {
+		// A new address: the caller moved, so the latch learns again.
+		s.offered = n.Remote
+		s.latch = latch{}
+		s.stream.SetRemote(net.UDPAddrFromAddrPort(n.Remote))
+		if len(s.Sources) > 0 && !slices.Contains(s.Sources, n.Remote.Addr()) {
+			s.Sources = append(slices.Clip(s.Sources), n.Remote.Addr())
+		}
+	}
+	s.stream.SetSending(n.Direction.Sends())
 }
 
 // perform does one effect and returns its result.
@@ -154,42 +249,24 @@ func digitOf(k byte) uint8 {
 	return k - '0'
 }
 
-// pacer sends every session's prompts, frame by frame (see media.Pacer).
-var pacer media.Pacer
-
-// play sends audio as 20 ms frames in real time. When interruptible, a
-// menu key (0–9, *) stops it and is returned; other keys are dropped.
+// play plays audio and waits for it to end. When interruptible, a menu
+// key (0–9, *) stops it and is returned; other keys are dropped.
 func (s *Session) play(ctx context.Context, a prompt.Audio, interruptible bool) (byte, error) {
-	s.sender.Spurt()
-	p := &media.Playback{Samples: a.Samples, Codec: s.Codec, Send: s.send}
-	pacer.Start(p)
-	stop := func() { p.Stop(); <-p.Done() } // after Done, the sender is the session's again
+	p := s.stream.Play(a.Samples)
 	for {
 		select {
 		case <-ctx.Done():
-			stop()
+			p.Stop()
 			return 0, errHungUp
 		case k := <-s.keys:
 			if interruptible && k != '#' {
-				stop()
+				p.Stop()
 				return k, nil
 			}
 		case <-p.Done():
-			return 0, p.Err()
+			return 0, nil
 		}
 	}
-}
-
-func (s *Session) send(payload []byte, samples int) error {
-	n, err := s.sender.MarshalFrame(s.packet[:], payload, samples)
-	if err != nil {
-		return err
-	}
-	_, err = s.Conn.WriteTo(s.packet[:n], s.Remote)
-	if err == nil && s.Sent != nil {
-		s.Sent.Add(1)
-	}
-	return err
 }
 
 // waitKey waits up to d for a key; it returns 0 when none came.
@@ -220,8 +297,8 @@ func (s *Session) drainKeys() {
 	}
 }
 
-// record plays the prompt and a beep, then keeps the caller's audio until
-// #, the maximum length, or the state's time limit (S22).
+// record plays the prompt and a beep, then writes the caller's audio to
+// a message until #, the maximum length, or the state's time limit (S22).
 func (s *Session) record(ctx context.Context, e vm.Effect) (vm.Result, uint8, error) {
 	deadline := time.NewTimer(time.Duration(e.Timeout) * time.Second)
 	defer deadline.Stop()
@@ -238,14 +315,28 @@ func (s *Session) record(ctx context.Context, e vm.Effect) (vm.Result, uint8, er
 		return 0, 0, err
 	}
 	s.drainKeys()
+	rec, err := s.Record()
+	if err != nil {
+		return 0, 0, err
+	}
 	s.mu.Lock()
-	s.recording, s.capture = s.recording[:0], true
+	s.rec, s.recErr = rec, nil
 	s.mu.Unlock()
-	stop := func() prompt.Audio {
+	// stop ends the recording and returns the message, or nil when the
+	// caller said nothing, or writing it failed.
+	stop := func() (Recorder, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		s.capture = false
-		return prompt.Audio{Samples: append([]int16(nil), s.recording...)}
+		s.rec = nil
+		if s.recErr != nil {
+			rec.Discard()
+			return nil, s.recErr
+		}
+		if rec.Seconds() == 0 {
+			rec.Discard()
+			return nil, nil
+		}
+		return rec, nil
 	}
 	maxLen := time.NewTimer(time.Duration(e.MaxLength) * time.Second)
 	defer maxLen.Stop()
@@ -253,13 +344,14 @@ func (s *Session) record(ctx context.Context, e vm.Effect) (vm.Result, uint8, er
 		select {
 		case <-ctx.Done():
 			// A caller who hangs up after speaking has left a message.
-			msg := stop()
-			if len(msg.Samples) > 0 {
-				s.Save(msg)
+			if msg, _ := stop(); msg != nil {
+				msg.Keep()
 			}
 			return 0, 0, errHungUp
 		case <-deadline.C:
-			stop()
+			if msg, _ := stop(); msg != nil {
+				msg.Discard()
+			}
 			return vm.ResultTimeout, 0, nil
 		case k := <-s.keys:
 			if k != '#' {
@@ -267,11 +359,14 @@ func (s *Session) record(ctx context.Context, e vm.Effect) (vm.Result, uint8, er
 			}
 		case <-maxLen.C:
 		}
-		msg := stop()
-		if len(msg.Samples) == 0 {
+		msg, err := stop()
+		if err != nil {
+			return 0, 0, fmt.Errorf("recording the message: %w", err)
+		}
+		if msg == nil {
 			return vm.ResultTimeout, 0, nil // nothing said: as silent as a time-out
 		}
-		saved, err := s.Save(msg)
+		saved, err := msg.Keep()
 		if err != nil {
 			return 0, 0, err
 		}
@@ -283,12 +378,11 @@ func (s *Session) record(ctx context.Context, e vm.Effect) (vm.Result, uint8, er
 }
 
 // receive reads the caller's RTP: keys from telephone events, audio into
-// the recording while one is made. It ends when ctx is done.
+// the message while one is recorded. It ends when ctx is done.
 func (s *Session) receive(ctx context.Context) {
 	var dtmf media.DTMFReceiver
 	buf := make([]byte, 1500)
 	samples := make([]int16, 1500)
-	caller := hostOf(s.Remote)
 	for ctx.Err() == nil {
 		n, from, err := s.Conn.ReadFrom(buf)
 		if err != nil {
@@ -301,12 +395,15 @@ func (s *Session) receive(ctx context.Context) {
 			}
 			return
 		}
-		if caller.IsValid() && hostOf(from) != caller {
-			continue // not from the caller's host: nobody else presses keys or speaks
-		}
 		var p rtp.Packet
 		if p.Unmarshal(buf[:n]) != nil {
 			continue // not RTP: ignored, as hostile input must be
+		}
+		if p.PayloadType != s.Codec && (s.DTMFType == 0 || p.PayloadType != s.DTMFType) {
+			continue // nothing we negotiated
+		}
+		if !s.admit(addrPortOf(from), p.SSRC) {
+			continue // not the caller: nobody else presses keys or speaks
 		}
 		if s.Received != nil {
 			s.Received.Add(1)
@@ -318,27 +415,43 @@ func (s *Session) receive(ctx context.Context) {
 			}
 		case p.PayloadType == s.Codec:
 			s.mu.Lock()
-			if s.capture && len(s.recording) < maxRecording {
+			if s.rec != nil && s.recErr == nil {
 				media.Decode(s.Codec, samples[:len(p.Payload)], p.Payload)
-				s.recording = append(s.recording, samples[:len(p.Payload)]...)
+				s.recErr = s.rec.Write(samples[:len(p.Payload)])
 			}
 			s.mu.Unlock()
 		}
 	}
 }
 
-// hostOf is the IP address of a UDP address, unmapped, or the zero Addr.
-func hostOf(a net.Addr) netip.Addr {
-	if u, ok := a.(*net.UDPAddr); ok {
-		if ip, ok := netip.AddrFromSlice(u.IP); ok {
-			return ip.Unmap()
-		}
+// admit decides whether a packet from src with ssrc is the caller's
+// (symmetric RTP, RFC 4961): the first packet from one of the Sources
+// latches the call to its address, port and SSRC, and media goes back
+// there from then on.
+func (s *Session) admit(src netip.AddrPort, ssrc uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.latch.locked {
+		return s.latch.from == src && s.latch.ssrc == ssrc
 	}
-	return netip.Addr{}
+	if len(s.Sources) > 0 && !slices.Contains(s.Sources, src.Addr()) {
+		return false
+	}
+	s.latch = latch{locked: true, from: src, ssrc: ssrc}
+	if cur := s.stream.Remote(); cur == nil || addrPortOf(cur) != src {
+		s.stream.SetRemote(net.UDPAddrFromAddrPort(src))
+	}
+	return true
 }
 
-// maxRecording bounds a message: two minutes, and a little more.
-const maxRecording = 130 * prompt.Rate
+// addrPortOf is a UDP address as an AddrPort, unmapped.
+func addrPortOf(a net.Addr) netip.AddrPort {
+	if u, ok := a.(*net.UDPAddr); ok {
+		ap := u.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return netip.AddrPort{}
+}
 
 func (s *Session) key(k byte) {
 	select {

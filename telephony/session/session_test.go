@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -98,6 +99,9 @@ type caller struct {
 	t      *testing.T
 	conn   net.PacketConn
 	remote net.Addr
+	// offered, when set, is the address the caller's SDP gives, when it
+	// is not where its packets come from (a caller behind NAT).
+	offered *net.UDPAddr
 
 	mu     sync.Mutex
 	spurts []int // frames per talk spurt, in order
@@ -133,6 +137,9 @@ func (c *caller) listen() {
 		if p.Unmarshal(buf[:n]) != nil {
 			continue
 		}
+		if silent(p.Payload) {
+			continue // the line between prompts: counted as no frame of a prompt
+		}
 		c.mu.Lock()
 		if p.Marker || len(c.spurts) == 0 {
 			c.spurts = append(c.spurts, 0)
@@ -145,6 +152,24 @@ func (c *caller) listen() {
 		c.mu.Unlock()
 		c.heard <- total
 	}
+}
+
+// sdp is the RTP address the caller's SDP gives.
+func (c *caller) sdp() *net.UDPAddr {
+	if c.offered != nil {
+		return c.offered
+	}
+	return c.conn.LocalAddr().(*net.UDPAddr)
+}
+
+// silent reports whether a frame is all silence (µ-law 0).
+func silent(payload []byte) bool {
+	for _, b := range payload {
+		if b != media.EncodeULaw(0) {
+			return false
+		}
+	}
+	return true
 }
 
 // waitFrames blocks until n frames have been heard in all.
@@ -239,16 +264,13 @@ func runStorage(t *testing.T, ctx context.Context, flow string, c *caller, srv n
 	out := make(chan call, 1)
 	var saved []prompt.Audio
 	s := &session.Session{
-		Conn: srv, Remote: c.conn.LocalAddr(), Codec: media.PayloadPCMU, DTMFType: 101, Keys: info,
+		Conn: srv, Remote: c.sdp(), Codec: media.PayloadPCMU, DTMFType: 101, Keys: info,
+		Sources: []netip.Addr{netip.MustParseAddr("127.0.0.1")},
 		Prompt: func(k *vm.Const) (prompt.Audio, error) {
-			return prompt.Audio{Samples: make([]int16, frames[k.Text]*media.FrameSamples)}, nil
+			return loud(frames[k.Text] * media.FrameSamples), nil
 		},
-		Save: func(a prompt.Audio) (bool, error) {
-			if !room {
-				return false, nil
-			}
-			saved = append(saved, a)
-			return true, nil
+		Record: func() (session.Recorder, error) {
+			return &memoryRecorder{room: room, saved: &saved}, nil
 		},
 		Hooks: []vm.Hook{tr},
 	}
@@ -259,6 +281,33 @@ func runStorage(t *testing.T, ctx context.Context, flow string, c *caller, srv n
 		tr.mu.Unlock()
 	}()
 	return out
+}
+
+// loud is n samples of a prompt that is not silence.
+func loud(n int) prompt.Audio {
+	a := prompt.Audio{Samples: make([]int16, n)}
+	for i := range a.Samples {
+		a.Samples[i] = 2000
+	}
+	return a
+}
+
+// memoryRecorder keeps a message in memory, as a test's storage.
+type memoryRecorder struct {
+	samples []int16
+	room    bool
+	saved   *[]prompt.Audio
+}
+
+func (r *memoryRecorder) Write(s []int16) error { r.samples = append(r.samples, s...); return nil }
+func (r *memoryRecorder) Seconds() float64      { return float64(len(r.samples)) / prompt.Rate }
+func (r *memoryRecorder) Discard()              {}
+func (r *memoryRecorder) Keep() (bool, error) {
+	if !r.room {
+		return false, nil
+	}
+	*r.saved = append(*r.saved, prompt.Audio{Samples: r.samples})
+	return true, nil
 }
 
 func wait(t *testing.T, ch <-chan call) call {
@@ -414,4 +463,31 @@ func TestKeysDoNotHurryAPrompt(t *testing.T) {
 		t.Errorf("the prompt took %s; %d frames take at least %s, whatever keys arrive", took, frames["hello"], want)
 	}
 	c.waitFrames(frames["hello"])
+}
+
+// Symmetric RTP: a caller behind NAT gives an address in its SDP that
+// cannot be reached; once its first packet arrives, the call's media goes
+// to where that packet came from, and a second source on the caller's own
+// host (another port) presses nothing.
+func TestMediaFollowsTheCallersPackets(t *testing.T) {
+	c, srv := newPair(t)
+	unreachable, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.offered = unreachable.LocalAddr().(*net.UDPAddr)
+	unreachable.Close() // nothing listens there: what is sent there is lost
+	done := run(t, context.Background(), "menu", c, srv, nil)
+	c.speak(1) // the caller's first packet: media comes back to its socket
+	c.waitFrames(5)
+	other, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	o := &caller{t: t, conn: other, remote: srv.LocalAddr()}
+	o.press(1)
+	if r := wait(t, done); r.path != "ivr.menu announce.late" {
+		t.Errorf("path %q: a key from another port was taken", r.path)
+	}
 }
