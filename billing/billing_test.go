@@ -129,6 +129,47 @@ func TestMeter(t *testing.T) {
 	})
 }
 
+// A call answered but never confirmed (its ACK never came, or a CANCEL
+// raced the answer) holds its first minute while it waits and is never
+// charged: Stop gives the minute back, and a tick before the
+// confirmation charges nothing.
+func TestMeterUnconfirmedCallCostsNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store, _ string) {
+		ctx := context.Background()
+		l, c := ledger(s)
+		l.Buy(ctx, "b", credits(10), "alice")
+		m := &billing.Meter{Ledger: l, CallID: "c1", Rate: credits(2)}
+		if err := m.Reserve(ctx, c.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if a, r, _ := l.Balance(ctx); a != credits(8) || r != credits(2) {
+			t.Fatalf("after reserving: available %s reserved %s", a, r)
+		}
+		if err := m.Tick(ctx, start.Add(90*time.Second)); err != nil || m.Minutes() != 0 {
+			t.Fatalf("a tick before confirmation charged %d minutes (%v)", m.Minutes(), err)
+		}
+		if err := m.Stop(ctx, start.Add(32*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if a, r, _ := l.Balance(ctx); a != credits(10) || r != 0 || m.Minutes() != 0 || m.Confirmed() {
+			t.Fatalf("after an unconfirmed call: available %s reserved %s, %d minutes", a, r, m.Minutes())
+		}
+		// Confirmed 5 s after the reservation: minutes run from then.
+		m2 := &billing.Meter{Ledger: l, CallID: "c2", Rate: credits(2)}
+		if err := m2.Reserve(ctx, start); err != nil {
+			t.Fatal(err)
+		}
+		m2.Confirm(start.Add(5 * time.Second))
+		if err := m2.Tick(ctx, start.Add(62*time.Second)); err != nil || m2.Minutes() != 0 {
+			t.Fatalf("62 s after the reservation, 57 s after the confirmation: %d minutes charged (%v)", m2.Minutes(), err)
+		}
+		if err := m2.Stop(ctx, start.Add(66*time.Second)); err != nil || m2.Minutes() != 2 {
+			t.Fatalf("61 s after the confirmation: %d minutes charged (%v), want 2", m2.Minutes(), err)
+		}
+		checkInvariants(t, s)
+	})
+}
+
 func TestMeterStopsWhenCreditsRunOut(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store, _ string) {
 		ctx := context.Background()

@@ -22,10 +22,12 @@ const reservedPrefix = Reserved + ":"
 
 // Meter charges one call per started minute, at once, while it runs (S1).
 // It keeps one minute reserved ahead in the call's own account: Start
-// reserves the first minute (a call does not start unless it is covered);
-// Tick, on every minute boundary, charges the minute that ended and
-// reserves the next; Stop, at hang-up, charges the minute in progress, if
-// the call entered it, and gives back whatever the call still holds.
+// reserves the first minute (a call is not answered unless it is
+// covered); Confirm, when the caller acknowledges the answer, starts the
+// call's minutes; Tick, on every minute boundary, charges the minute that
+// ended and reserves the next; Stop, at hang-up, charges the minute in
+// progress, if the call entered it, and gives back whatever the call
+// still holds. A call that is never confirmed is never charged.
 // Every step is keyed by call and minute, so a retried step never charges
 // twice, and a call id must not be reused.
 //
@@ -38,10 +40,11 @@ type Meter struct {
 	CallID string
 	Rate   Micro // per minute
 
-	start    time.Time
-	reserved int // minutes reserved so far (1 after Start)
-	charged  int // minutes charged so far
-	stopped  bool
+	start     time.Time
+	reserved  int  // minutes reserved so far (1 after Start)
+	charged   int  // minutes charged so far
+	confirmed bool // the caller acknowledged the answer: minutes run
+	stopped   bool
 	// exhausted holds ErrCreditsExhausted once a minute cannot be
 	// covered; the call's machine reads it (OnEffect) while a timer ticks
 	// the meter, so it is atomic.
@@ -50,11 +53,29 @@ type Meter struct {
 
 func (m *Meter) account() string { return reservedPrefix + m.CallID }
 
-// Start reserves the call's first minute. It fails with
-// ErrCreditsExhausted when the balance cannot cover it.
+// Start reserves the call's first minute and starts its minutes at now,
+// for a call that is confirmed as it begins. It fails with
+// ErrCreditsExhausted when the balance cannot cover the minute.
 func (m *Meter) Start(ctx context.Context, now time.Time) error {
+	if err := m.Reserve(ctx, now); err != nil {
+		return err
+	}
+	m.Confirm(now)
+	return nil
+}
+
+// Reserve reserves the call's first minute before it is answered; its
+// minutes start with Confirm. It fails with ErrCreditsExhausted when the
+// balance cannot cover the minute.
+func (m *Meter) Reserve(ctx context.Context, now time.Time) error {
 	m.start = now
 	return m.reserve(ctx, 1)
+}
+
+// Confirm starts the call's minutes at now: the caller acknowledged the
+// answer (its ACK arrived).
+func (m *Meter) Confirm(now time.Time) {
+	m.start, m.confirmed = now, true
 }
 
 // Tick charges every minute that has ended by now and keeps the next one
@@ -63,6 +84,9 @@ func (m *Meter) Start(ctx context.Context, now time.Time) error {
 func (m *Meter) Tick(ctx context.Context, now time.Time) error {
 	if err := m.err(); m.stopped || err != nil {
 		return err
+	}
+	if !m.confirmed {
+		return nil // no minute runs before the caller confirmed the call
 	}
 	ended := int(now.Sub(m.start) / time.Minute)
 	for m.charged < ended {
@@ -94,7 +118,7 @@ func (m *Meter) Stop(ctx context.Context, now time.Time) error {
 	if err := m.Tick(ctx, now); err != nil && !errors.Is(err, ErrCreditsExhausted) {
 		return err
 	}
-	if m.charged < m.reserved && now.After(m.start.Add(time.Duration(m.charged)*time.Minute)) {
+	if m.confirmed && m.charged < m.reserved && now.After(m.start.Add(time.Duration(m.charged)*time.Minute)) {
 		if err := m.charge(ctx, m.charged+1); err != nil && !errors.Is(err, ErrCreditsExhausted) {
 			return err
 		}
@@ -109,6 +133,9 @@ func (m *Meter) Stop(ctx context.Context, now time.Time) error {
 	m.stopped = true
 	return nil
 }
+
+// Confirmed reports whether the call's minutes have started.
+func (m *Meter) Confirmed() bool { return m.confirmed }
 
 // Minutes returns how many minutes have been charged.
 func (m *Meter) Minutes() int { return m.charged }
