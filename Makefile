@@ -41,6 +41,7 @@ FUZZTIME ?= 1m
 fuzz:
 	$(GO) test ./lang -run '^$$' -fuzz '^FuzzFormat$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./compiler -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/wav -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 
 # bench runs the validate benchmark on a generated 10,000-flow repository.
 bench:

@@ -13,11 +13,13 @@ import (
 )
 
 // Prompts are prepared when a flow is applied, not when a call needs them
-// (S21, S23): spoken text is rendered, audio files are converted to 8 kHz
-// mono, https audio is fetched; each prepared prompt is stored with the
-// flow version, so that every node serves what was applied and none needs
-// the repository, espeak-ng or the network. A prompt that cannot be
-// prepared fails the apply, never a call.
+// (S21, S23): spoken text is rendered (espeak-ng), https audio is
+// fetched, and audio is converted to 8 kHz mono (resampled with sox when
+// it is at another rate, as speech always is); each prepared prompt is
+// stored with the flow version, so that every node serves what was
+// applied and none needs the repository, espeak-ng, sox or the network.
+// A prompt that cannot be prepared fails the apply, never a call, and
+// the error says what to install.
 //
 // A plan records what each prompt is made from (its source): the text,
 // the URL, or the audio file's name and a hash of its contents. Sources

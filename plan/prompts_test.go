@@ -24,6 +24,7 @@ import (
 // fails the apply and changes nothing.
 func TestPromptsPreparedAtApply(t *testing.T) {
 	tooltest.Require(t, "espeak-ng", "espeak-ng")
+	tooltest.Require(t, "sox", "sox") // speech and hi.wav are not 8 kHz
 	ctx := context.Background()
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
@@ -37,7 +38,7 @@ func TestPromptsPreparedAtApply(t *testing.T) {
 	if err := os.WriteFile(hi, wav16k(1600), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	served := map[string]bool{"/hold.wav": true}
+	served := map[string]bool{"/hold.wav": true, "/hold2.wav": true}
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !served[r.URL.Path] {
 			http.NotFound(w, r)
@@ -121,6 +122,36 @@ flow "g" {
 	}
 	if now, _ := st.Live(ctx); now.Version.ID != applied.Version.ID {
 		t.Fatalf("a failed apply made version %d live", now.Version.ID)
+	}
+
+	// Without sox, the same change fails too: espeak-ng speaks at
+	// 22.05 kHz, and sox converts that to call audio. The error says how
+	// to install it, and nothing changes.
+	noSox := &prompt.Cache{Dir: filepath.Join(dir, "cache"), HTTP: srv.Client(), Sox: filepath.Join(dir, "no-sox")}
+	_, err = plan.Apply(ctx, st, mk(), plan.Options{Numbers: inv, Prompts: noSox})
+	if err == nil || !strings.Contains(err.Error(), "apt-get install sox") || !strings.Contains(err.Error(), "flow f") {
+		t.Fatalf("applying a spoken prompt without sox: %v", err)
+	}
+	if now, _ := st.Live(ctx); now.Version.ID != applied.Version.ID {
+		t.Fatalf("a failed apply made version %d live", now.Version.ID)
+	}
+
+	// Audio already at 8 kHz needs neither espeak-ng nor sox: a new URL
+	// for flow g, converted into an empty cache, applies.
+	write(flow(srv.URL + "/hold2.wav"))
+	neither := &prompt.Cache{Dir: filepath.Join(dir, "cache-8k"), HTTP: srv.Client(), Espeak: filepath.Join(dir, "no-espeak-ng"), Sox: filepath.Join(dir, "no-sox")}
+	if _, err := plan.Apply(ctx, st, mk(), plan.Options{Numbers: inv, Prompts: neither}); err != nil {
+		t.Fatalf("applying an 8 kHz prompt without espeak-ng and sox: %v", err)
+	}
+	live, _ = st.Live(ctx)
+	if g, _ := st.FlowPrompts(ctx, "g", live.Flows["g"]); len(g) != 1 {
+		t.Fatalf("flow g's new prompt was not stored: %v", keys(g))
+	} else {
+		for _, w := range g {
+			if a, err := prompt.DecodeWAV(bytes.NewReader(w)); err != nil || len(a.Samples) != len(tone.Samples) {
+				t.Fatalf("flow g's stored prompt: %d samples, %v; want the %d served", len(a.Samples), err, len(tone.Samples))
+			}
+		}
 	}
 
 	// A URL that cannot be fetched fails the apply, naming it.
