@@ -36,16 +36,23 @@ type Live struct {
 	Prompt func(*vm.Const) (prompt.Audio, error)
 	// Save keeps a voicemail message; nil keeps none.
 	Save func(callID string, a prompt.Audio) (bool, error)
-	// Begin, when set, is called before a call is answered: it returns
-	// the call's hooks (the meter, the record) and a function to call when
-	// the call ends, or an error to refuse the call with (ErrRefused says
-	// how). stop ends the call early with a cause, for example when
-	// credits run out; the server hangs up.
+	// Begin, when set, is called before a call is answered, on the
+	// INVITE's goroutine: it returns the call's hooks (the meter, the
+	// record) and a function to call when the call ends, or an error to
+	// refuse the call with (ErrRefused says how). ctx carries the
+	// deadline of the store's work (WithBeginTimeout): a Begin still
+	// running then has its call refused with 503, and when it returns
+	// later, its end is called at once. stop ends the call early with a
+	// cause, for example when credits run out; the server hangs up. The
+	// hooks see the machine's answer effect only once the caller has
+	// confirmed the answer (ACK): a call that is never confirmed never
+	// runs its machine.
 	//
 	// end gets the effect that ended the call and its cause: nil when the
 	// flow or the caller ended it, ErrServerStopped when the server hung
-	// up at shutdown, or the error given to stop.
-	Begin func(c CallInfo, stop func(cause error)) (hooks []vm.Hook, end func(final vm.Effect, cause error), err error)
+	// up at shutdown, ErrCallerCancelled or ErrNotConfirmed when the call
+	// was never confirmed, or the error given to stop.
+	Begin func(ctx context.Context, c CallInfo, stop func(cause error)) (hooks []vm.Hook, end func(final vm.Effect, cause error), err error)
 }
 
 // ErrServerStopped is the cause of a call the server hung up because it
@@ -63,6 +70,8 @@ func Ending(final vm.Effect, cause error) string {
 		return "cancelled"
 	case errors.Is(cause, ErrNotConfirmed):
 		return "not-confirmed"
+	case errors.Is(cause, errStoreTimeout):
+		return "refused-store-timeout"
 	}
 	return final.Reason.String()
 }
@@ -108,6 +117,7 @@ type Server struct {
 
 	// Metrics counts calls, machine steps, packets and errors.
 	Metrics Metrics
+	opts options
 
 	live   atomic.Pointer[Live]
 	ctx    context.Context
@@ -132,11 +142,37 @@ func (s *Server) begin() bool {
 // Agent is what callflow calls itself in Server and User-Agent headers.
 const Agent = "callflow"
 
+// An Option configures a Server.
+type Option func(*options)
+
+type options struct {
+	beginTimeout time.Duration
+	ackTimeout   time.Duration
+	minSE        int
+}
+
+// WithBeginTimeout bounds Live.Begin (the store's work before a call is
+// answered): a call whose Begin takes longer is refused with 503. 5 s by
+// default.
+func WithBeginTimeout(d time.Duration) Option { return func(o *options) { o.beginTimeout = d } }
+
+// WithACKTimeout is how long a 200 OK waits for its ACK before the call
+// ends as not confirmed: 32 s (64·T1) by default.
+func WithACKTimeout(d time.Duration) Option { return func(o *options) { o.ackTimeout = d } }
+
+// WithMinSessionExpires is the smallest session interval (RFC 4028)
+// accepted, in seconds: 90 by default.
+func WithMinSessionExpires(seconds int) Option { return func(o *options) { o.minSE = seconds } }
+
 // NewServer makes a server that will answer on addr (its host is also
 // where RTP is received) with RTP ports in [lo, hi].
-func NewServer(addr netip.AddrPort, lo, hi int, log *slog.Logger) (*Server, error) {
+func NewServer(addr netip.AddrPort, lo, hi int, log *slog.Logger, opts ...Option) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
+	}
+	o := options{beginTimeout: 5 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(Agent), sipgo.WithUserAgentHostname(addr.Addr().String()))
 	if err != nil {
@@ -151,12 +187,12 @@ func NewServer(addr netip.AddrPort, lo, hi int, log *slog.Logger) (*Server, erro
 		return nil, err
 	}
 	s := &Server{
-		log: log, ua: ua, srv: srv,
+		log: log, ua: ua, srv: srv, opts: o,
 		rtpIP: addr.Addr(), ports: newPortPool(addr.Addr(), lo, hi),
 	}
 	s.dialogs = dialog.NewSet(dialog.Config{
 		Client: client, Host: addr.Addr().String(), Port: int(addr.Port()), Agent: Agent,
-		OnResponse: s.Metrics.response,
+		OnResponse: s.Metrics.response, ACKTimeout: o.ackTimeout, MinSE: o.minSE,
 	})
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	srv.OnInvite(s.guard(s.onInvite))
@@ -348,13 +384,20 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if f := req.From(); f != nil {
 			from = f.Address.User
 		}
-		h, e, err := live.Begin(CallInfo{ID: callID, From: from, Number: d.Number, Flow: d.Flow}, cancel)
+		h, e, late, err := s.beginCall(ctx, live, CallInfo{ID: callID, From: from, Number: d.Number, Flow: d.Flow}, cancel, log)
 		var refused *ErrRefused
 		switch {
 		case errors.As(err, &refused):
 			log.Info("call refused", "status", refused.Status, "reason", refused.Reason)
 			s.Metrics.outcome(fmt.Sprintf("refused-%d", refused.Status))
 			dlg.Reject(refused.Status, refused.Reason)
+			return
+		case errors.Is(err, errStoreTimeout):
+			log.Error("call refused: the store did not answer in time", "timeout", s.beginTimeout())
+			s.Metrics.Errors.Add(1)
+			s.Metrics.outcome("refused-503")
+			dlg.Reject(sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
+			late()
 			return
 		case err != nil:
 			log.Error("call not begun", "err", err)
@@ -444,6 +487,41 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		log.Info("call ended", "reason", final.Reason.String(), "cause", cause)
 	} else {
 		log.Info("call ended", "reason", final.Reason.String())
+	}
+}
+
+// errStoreTimeout is Begin not returning within BeginTimeout.
+var errStoreTimeout = errors.New("the store did not answer in time")
+
+func (s *Server) beginTimeout() time.Duration { return s.opts.beginTimeout }
+
+// beginCall runs live.Begin within BeginTimeout. When Begin is late, it
+// returns errStoreTimeout at the deadline and leaves Begin running; the
+// INVITE's goroutine then refuses the call and calls late, which waits
+// for Begin and ends what it started, so that nothing is left behind.
+func (s *Server) beginCall(ctx context.Context, live *Live, info CallInfo, stop func(error), log *slog.Logger) (hooks []vm.Hook, end func(vm.Effect, error), late func(), err error) {
+	type begun struct {
+		hooks []vm.Hook
+		end   func(vm.Effect, error)
+		err   error
+	}
+	bctx, cancel := context.WithTimeout(ctx, s.beginTimeout())
+	done := make(chan begun, 1)
+	go func() {
+		defer cancel()
+		h, e, err := live.Begin(bctx, info, stop)
+		done <- begun{h, e, err}
+	}()
+	select {
+	case r := <-done:
+		return r.hooks, r.end, nil, r.err
+	case <-bctx.Done():
+		return nil, nil, func() {
+			if r := <-done; r.err == nil {
+				r.end(vm.Effect{Kind: vm.EffectHangup, Reason: vm.ReasonStopped}, errStoreTimeout)
+				log.Warn("a call refused because the store was slow was begun after all; it is closed")
+			}
+		}, errStoreTimeout
 	}
 }
 

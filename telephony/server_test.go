@@ -114,7 +114,11 @@ func startServerWith(t *testing.T, trunks ...string) (netip.AddrPort, *telephony
 			if c.Text == "long" {
 				frames = 1000 // 20 s: longer than any test waits
 			}
-			return prompt.Audio{Samples: make([]int16, frames*media.FrameSamples)}, nil
+			a := prompt.Audio{Samples: make([]int16, frames*media.FrameSamples)}
+			for i := range a.Samples {
+				a.Samples[i] = 3000 // a prompt, heard apart from the silence between prompts
+			}
+			return a, nil
 		},
 	}
 	s.Load(&live)
@@ -262,7 +266,7 @@ func TestBeginRefusesAndStops(t *testing.T) {
 	stops := make(chan func(error), 1)
 	ids := make(chan string, 1)
 	ends := make(chan ended, 1)
-	live.Begin = func(c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
+	live.Begin = func(_ context.Context, c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
 		if c.Number == "+14155550100" {
 			return nil, nil, &telephony.ErrRefused{Status: 402, Reason: "Payment Required"}
 		}

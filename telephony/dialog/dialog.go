@@ -45,7 +45,8 @@ var (
 	ErrEnded = errors.New("the call ended")
 )
 
-// MinSE is the smallest session interval accepted (RFC 4028's minimum).
+// MinSE is the smallest session interval accepted by default (RFC
+// 4028's minimum).
 const MinSE = 90
 
 // Config is what a Set's dialogs share.
@@ -60,6 +61,9 @@ type Config struct {
 	// OnResponse, when set, is told the status of every response sent
 	// (not of retransmissions), for metrics.
 	OnResponse func(status int)
+	// MinSE is the smallest session interval accepted, in seconds: MinSE
+	// by default.
+	MinSE int
 	// ACKTimeout is how long a 2xx waits for its ACK: 64*T1 (32 s) by
 	// default.
 	ACKTimeout time.Duration
@@ -75,6 +79,9 @@ type Set struct {
 func NewSet(cfg Config) *Set {
 	if cfg.ACKTimeout == 0 {
 		cfg.ACKTimeout = 64 * sip.T1
+	}
+	if cfg.MinSE == 0 {
+		cfg.MinSE = MinSE
 	}
 	return &Set{cfg: cfg}
 }
@@ -152,9 +159,9 @@ func (s *Set) Accept(req *sip.Request, tx sip.ServerTransaction) (*Dialog, error
 		case !ok:
 			s.Respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 callflow "Session-Expires does not parse"`))
 			return nil, errors.New("Session-Expires does not parse")
-		case n < MinSE:
-			s.Respond(tx, req, 422, "Session Interval Too Small", sip.NewHeader("Min-SE", strconv.Itoa(MinSE)))
-			return nil, fmt.Errorf("session interval %d s is below %d s", n, MinSE)
+		case n < s.cfg.MinSE:
+			s.Respond(tx, req, 422, "Session Interval Too Small", sip.NewHeader("Min-SE", strconv.Itoa(s.cfg.MinSE)))
+			return nil, fmt.Errorf("session interval %d s is below %d s", n, s.cfg.MinSE)
 		}
 		d.expires, d.refresher = n, refresher
 		if d.refresher == "" {
@@ -429,7 +436,7 @@ func (d *Dialog) offer(req *sip.Request, tx sip.ServerTransaction, h Handler) {
 		d.mu.Unlock()
 	}
 	if se := req.GetHeader("Session-Expires"); se != nil {
-		if n, refresher, ok := parseSessionExpires(se.Value()); ok && n >= MinSE {
+		if n, refresher, ok := parseSessionExpires(se.Value()); ok && n >= d.set.cfg.MinSE {
 			d.mu.Lock()
 			d.expires = n
 			if refresher != "" {

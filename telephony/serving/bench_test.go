@@ -48,11 +48,12 @@ func BenchmarkCallStoreWork(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			id := fmt.Sprintf("bench-%d", n.Add(1))
-			_, end, err := live.Begin(telephony.CallInfo{ID: id, From: "+14155550000", Number: "+18005550199", Flow: "support"}, func(error) {})
+			hooks, end, err := live.Begin(context.Background(), telephony.CallInfo{ID: id, From: "+14155550000", Number: "+18005550199", Flow: "support"}, func(error) {})
 			if err != nil {
 				b.Error(err)
 				return
 			}
+			answered(hooks)
 			end(vm.Effect{Kind: vm.EffectHangup, Reason: vm.ReasonFlowEnd}, nil)
 		}
 	})

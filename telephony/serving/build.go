@@ -97,8 +97,8 @@ func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
 		},
 		Save: func(callID string, a prompt.Audio) (bool, error) { return b.save(recordings, callID, a) },
 	}
-	l.Begin = func(c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
-		return b.begin(c, stop, l, ledger, rates.IncomingRate(types[c.Number]), cur.Flows[c.Flow])
+	l.Begin = func(ctx context.Context, c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
+		return b.begin(ctx, c, stop, l, ledger, rates.IncomingRate(types[c.Number]), cur.Flows[c.Flow])
 	}
 	return l, nil
 }

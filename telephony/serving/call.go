@@ -17,11 +17,13 @@ import (
 	"github.com/callflow/callflow/vm"
 )
 
-// begin opens a call's record and meters the call. The record comes
-// first, so that every credit reserved for a call belongs to a record
-// that says which node runs it (see Recover).
-func (b *Builder) begin(c telephony.CallInfo, stop func(error), l *telephony.Live, ledger *billing.Ledger, rate billing.Micro, flowVersion int64) ([]vm.Hook, func(vm.Effect, error), error) {
-	ctx := context.Background()
+// begin opens a call's record and reserves its first minute; the
+// returned hooks start its minutes when the machine answers (after the
+// caller's ACK). The record comes first, so that every credit reserved
+// for a call belongs to a record that says which node runs it (see
+// Recover). ctx bounds the store's work: a store that does not answer in
+// time fails the call, which is refused.
+func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(error), l *telephony.Live, ledger *billing.Ledger, rate billing.Micro, flowVersion int64) ([]vm.Hook, func(vm.Effect, error), error) {
 	now := time.Now()
 	path := &telephony.PathHook{Program: l.Programs[c.Flow]}
 	rec := store.Call{ID: c.ID, Direction: "incoming", From: c.From, To: c.Number, Flow: c.Flow, FlowVersion: flowVersion, StartedAt: now, LastSeenAt: now, Node: b.Node}
@@ -31,8 +33,11 @@ func (b *Builder) begin(c telephony.CallInfo, stop func(error), l *telephony.Liv
 	if err := b.Store.SaveCall(ctx, rec); err != nil {
 		return nil, nil, fmt.Errorf("opening the call's record: %w", err)
 	}
+	// From here on the call's own work does not give up with ctx: a
+	// reservation or a record that was started is finished.
+	work := context.WithoutCancel(ctx)
 	meter := &billing.Meter{Ledger: ledger, CallID: c.ID, Rate: rate}
-	if err := meter.Start(ctx, now); err != nil {
+	if err := meter.Reserve(ctx, now); err != nil {
 		// Refused: the record says why, and the meter holds nothing.
 		rec.EndedAt, rec.Ending = now, "refused-server-error"
 		refusal := err
@@ -40,15 +45,15 @@ func (b *Builder) begin(c telephony.CallInfo, stop func(error), l *telephony.Liv
 			rec.Ending = "no-credits"
 			refusal = &telephony.ErrRefused{Status: 402, Reason: "Payment Required"}
 		}
-		if err := b.Store.SaveCall(ctx, rec); err != nil {
+		if err := b.Store.SaveCall(work, rec); err != nil {
 			b.Log.Error("call record", "call", c.ID, "err", err)
 		}
 		return nil, nil, refusal
 	}
 	// Every minute the meter charges and the record is brought up to date,
-	// from a timer rather than a goroutine of the call's own; the timer and
-	// the call's end take turns with the meter, which is not safe for
-	// concurrent use.
+	// from a timer rather than a goroutine of the call's own; the timer,
+	// the confirmation and the call's end take turns with the meter, which
+	// is not safe for concurrent use.
 	every := b.every
 	if every == 0 {
 		every = time.Minute
@@ -56,6 +61,7 @@ func (b *Builder) begin(c telephony.CallInfo, stop func(error), l *telephony.Liv
 	var mu sync.Mutex
 	ended, minutes := false, 0
 	var timer *time.Timer
+	var confirmed time.Time
 	var minute func()
 	minute = func() {
 		mu.Lock()
@@ -64,7 +70,7 @@ func (b *Builder) begin(c telephony.CallInfo, stop func(error), l *telephony.Liv
 			return
 		}
 		t := time.Now()
-		switch err := meter.Tick(ctx, t); {
+		switch err := meter.Tick(work, t); {
 		case errors.Is(err, billing.ErrCreditsExhausted):
 			b.Log.Warn("credits exhausted: ending the call", "call", c.ID)
 			stop(err)
@@ -73,22 +79,31 @@ func (b *Builder) begin(c telephony.CallInfo, stop func(error), l *telephony.Liv
 			b.Log.Error("meter", "call", c.ID, "err", err)
 		}
 		rec.LastSeenAt, rec.Path = t, path.Path()
-		if err := b.Store.SaveCall(ctx, rec); err != nil {
+		if err := b.Store.SaveCall(work, rec); err != nil {
 			b.Log.Error("call record", "call", c.ID, "err", err)
 		}
 		minutes++
-		timer.Reset(time.Until(now.Add(time.Duration(minutes+1) * every)))
+		timer.Reset(time.Until(confirmed.Add(time.Duration(minutes+1) * every)))
 	}
-	mu.Lock()
-	timer = time.AfterFunc(every, minute)
-	mu.Unlock()
+	confirm := answerHook(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if ended || meter.Confirmed() {
+			return
+		}
+		confirmed = time.Now()
+		meter.Confirm(confirmed)
+		timer = time.AfterFunc(every, minute)
+	})
 	end := func(final vm.Effect, cause error) {
 		mu.Lock()
 		defer mu.Unlock()
 		ended = true
-		timer.Stop()
+		if timer != nil {
+			timer.Stop()
+		}
 		t := time.Now()
-		if err := meter.Stop(ctx, t); err != nil {
+		if err := meter.Stop(work, t); err != nil {
 			b.Log.Error("meter", "call", c.ID, "err", err)
 		}
 		rec.Path, rec.EndedAt, rec.LastSeenAt = path.Path(), t, t
@@ -97,12 +112,25 @@ func (b *Builder) begin(c telephony.CallInfo, stop func(error), l *telephony.Liv
 		if s, ok := b.recorded.LoadAndDelete(c.ID); ok {
 			rec.RecordingS = s.(int64)
 		}
-		if err := b.Store.SaveCall(ctx, rec); err != nil {
+		if err := b.Store.SaveCall(work, rec); err != nil {
 			b.Log.Error("call record", "call", c.ID, "err", err)
 		}
 	}
-	return []vm.Hook{meter, path}, end, nil
+	return []vm.Hook{confirm, meter, path}, end, nil
 }
+
+// answerHook calls its function when the machine answers the call: the
+// server runs the machine once the caller has confirmed the answer.
+type answerHook func()
+
+func (h answerHook) OnEffect(_ *vm.Machine, e *vm.Effect) error {
+	if e.Kind == vm.EffectAnswer {
+		h()
+	}
+	return nil
+}
+
+func (answerHook) OnResult(*vm.Machine, *vm.Effect, vm.Result) error { return nil }
 
 // ending is what a call record says about how the call ended: the
 // telephony ending, or credits-exhausted when the meter stopped it.
@@ -112,9 +140,6 @@ func ending(final vm.Effect, cause error) string {
 	}
 	return telephony.Ending(final, cause)
 }
-
-// loadPrompts decodes the prompts of a flow version, prepared when it was
-// applied, into audio by the program's constants (a constant is the
 
 // save keeps a voicemail message as a WAV file in b.Recordings, within
 // the storage plan, and remembers its length for the call's record.

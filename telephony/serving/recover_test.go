@@ -101,10 +101,11 @@ func TestRunningCallRecordKeepsUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, end, err := live.Begin(telephony.CallInfo{ID: "c1", From: "+14155550000", Number: "+18005550199", Flow: "support"}, func(error) {})
+	hooks, end, err := live.Begin(context.Background(), telephony.CallInfo{ID: "c1", From: "+14155550000", Number: "+18005550199", Flow: "support"}, func(error) {})
 	if err != nil {
 		t.Fatal(err)
 	}
+	answered(hooks) // the caller's ACK arrived: the call's minutes run
 	record := func() store.Call {
 		t.Helper()
 		cs, err := st.Calls(ctx, store.CallFilter{})
@@ -127,5 +128,13 @@ func TestRunningCallRecordKeepsUp(t *testing.T) {
 	}
 	if held, err := st.Balances(ctx, billing.Reserved+":"); err != nil || len(held) != 0 {
 		t.Fatalf("still reserved after the call: %v %v", held, err)
+	}
+}
+
+// answered shows a call's hooks the machine's answer, as the server's
+// session does once the caller confirmed the call.
+func answered(hooks []vm.Hook) {
+	for _, h := range hooks {
+		h.OnEffect(nil, &vm.Effect{Kind: vm.EffectAnswer})
 	}
 }

@@ -319,8 +319,8 @@ func newEnv(t *testing.T, s setup) *env {
 	// Watch each call's end, which closes its record, so that the test
 	// reads the record once it is written rather than polling for it.
 	begin := live.Begin
-	live.Begin = func(c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
-		hooks, end, err := begin(c, stop)
+	live.Begin = func(ctx context.Context, c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
+		hooks, end, err := begin(ctx, c, stop)
 		if err != nil {
 			return nil, nil, err
 		}
