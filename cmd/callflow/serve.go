@@ -3,11 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -15,24 +11,21 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/store"
-	"github.com/callflow/callflow/telephony"
+	"github.com/callflow/callflow/telephony/node"
 	"github.com/callflow/callflow/telephony/prompt"
-	"github.com/callflow/callflow/telephony/serving"
 )
 
 func newServeCmd() *cobra.Command {
 	var db, listen, rtpPorts, httpAddr, inventory string
 	var grace, billingEvery time.Duration
 	var withPprof bool
-	node, _ := os.Hostname()
+	nodeName, _ := os.Hostname()
 	cmd := &cobra.Command{
 		Use:   "serve [DIR]",
 		Short: "Answer SIP calls on the live numbers and run their flows",
@@ -73,7 +66,10 @@ billing job.
 
 It reloads when a new version is applied; calls in progress finish on the
 version they started with. SIGINT or SIGTERM stops taking calls (503) and
-waits up to --grace for the calls in progress. Transfers to users and groups
+waits up to --grace for the calls in progress. A listener that fails (its
+UDP socket, its TCP accept) stops serve the same way, and serve exits 1
+with an error naming the listener and why; meanwhile /readyz answers 503
+with that reason. Transfers to users and groups
 take their unavailable branch until phones can register.`,
 		Example: `  callflow serve examples/acme
   callflow serve --listen 0.0.0.0:5060 --rtp-ports 20000-29999 --db postgres://callflow@db/callflow`,
@@ -87,7 +83,7 @@ take their unavailable branch until phones can register.`,
 			if err != nil {
 				return err
 			}
-			if strings.TrimSpace(node) == "" {
+			if strings.TrimSpace(nodeName) == "" {
 				return usagef("--node: name this server, such as --node sip-1 (the host's name is the default, and it has none)")
 			}
 			if os.Getenv("GOGC") == "" {
@@ -105,129 +101,20 @@ take their unavailable branch until phones can register.`,
 				return err
 			}
 			defer st.Close()
-			out := cmd.OutOrStdout()
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			dir := ""
 			if len(args) == 1 {
-				dir = args[0]
-				if err := applyForServe(ctx, cmd, st, dir, inventory); err != nil {
+				if err := applyForServe(ctx, cmd, st, args[0], inventory); err != nil {
 					return err
 				}
 			}
-			b := &serving.Builder{Store: st, Log: log, Recordings: recordingsDir(db), Node: node}
-			notes := &notificationLog{st: st, log: log}
-			if err := notes.start(ctx); err != nil {
-				return err
-			}
-			// What a crash left behind: calls still open, credits still held.
-			if closed, released, err := serving.Recover(ctx, st, node); err != nil {
-				return err
-			} else {
-				if closed > 0 {
-					log.Warn("closed calls left running by a crash", "calls", closed)
-				}
-				if released > 0 {
-					log.Warn("gave back the credits reserved by calls a crash left running", "calls", released)
-				}
-			}
-			live, err := b.Build(ctx)
+			err = node.Run(ctx, node.Config{
+				Store: st, Listen: addr, RTPLow: lo, RTPHigh: hi, HTTP: httpAddr, Pprof: withPprof,
+				Grace: grace, BillingEvery: billingEvery, Node: nodeName, Recordings: recordingsDir(db),
+				Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), Out: cmd.OutOrStdout(),
+			})
 			if err != nil {
 				return &exitError{code: exitFail, msg: err.Error()}
 			}
-			srv, err := telephony.NewServer(addr, lo, hi, log)
-			if err != nil {
-				return err
-			}
-			srv.Load(live)
-			conn, err := net.ListenPacket("udp", listen)
-			if err != nil {
-				return &exitError{code: exitFail, msg: fmt.Sprintf("cannot listen on udp %s: %v", listen, err)}
-			}
-			go srv.ServeUDP(conn)
-			ln, err := net.Listen("tcp", listen)
-			if err != nil {
-				conn.Close()
-				return &exitError{code: exitFail, msg: fmt.Sprintf("cannot listen on tcp %s: %v", listen, err)}
-			}
-			go srv.ServeTCP(ln)
-			var stopping atomic.Bool
-			if httpAddr != "" {
-				hs, err := serveHTTP(httpAddr, &stopping, &srv.Metrics, st, withPprof)
-				if err != nil {
-					return &exitError{code: exitFail, msg: err.Error()}
-				}
-				defer hs.Close()
-			}
-			fmt.Fprintf(out, "callflow serves version %d on udp and tcp %s (RTP ports %d-%d)", live.Version, conn.LocalAddr(), lo, hi)
-			if httpAddr != "" {
-				fmt.Fprintf(out, ", health on http://%s/healthz", httpAddr)
-			}
-			fmt.Fprintln(out)
-
-			runBilling := func() {
-				job, err := billing.RunJob(ctx, st)
-				switch {
-				case err != nil:
-					log.Error("billing job failed; it runs again at the next interval", "err", err)
-				default:
-					log.Info("billing job ran", "fees", len(job.Fees), "unpaid", job.Unpaid, "failed", job.Failed, "recordings_deleted", job.Expired)
-					if job.ExpireErr != nil {
-						log.Error("recording retention failed", "err", job.ExpireErr)
-					}
-					if job.PruneErr != nil {
-						log.Warn("pruning the balances of ended calls failed; the next billing job tries again", "err", job.PruneErr)
-					}
-				}
-				// Calls of servers that are gone: closed, their credits given back.
-				if closed, released, err := serving.RepairStale(ctx, st); err != nil {
-					log.Error("repairing the calls of servers that are gone failed; it runs again with the next billing job", "err", err)
-				} else if closed+released > 0 {
-					log.Warn("closed the calls of servers not seen for "+serving.StaleAfter.String()+", and gave back their credits", "calls", closed, "reservations", released)
-				}
-				notes.flush(ctx)
-			}
-			runBilling()
-			var billingTick <-chan time.Time
-			if billingEvery > 0 {
-				t := time.NewTicker(billingEvery)
-				defer t.Stop()
-				billingTick = t.C
-			}
-			reload := time.NewTicker(2 * time.Second)
-			defer reload.Stop()
-			for {
-				select {
-				case <-billingTick:
-					runBilling()
-				case <-reload.C:
-					notes.flush(ctx)
-					v, err := st.Live(ctx)
-					if err != nil || v.Version.ID == live.Version {
-						continue
-					}
-					next, err := b.Build(ctx)
-					if err != nil {
-						log.Error("new version not loaded; the old one goes on", "version", v.Version.ID, "err", err)
-						continue
-					}
-					live = next
-					srv.Load(live)
-					fmt.Fprintf(out, "serving version %d\n", live.Version)
-				case <-ctx.Done():
-					stopping.Store(true)
-					fmt.Fprintf(out, "stopping: new calls get 503; waiting up to %s for the calls in progress\n", grace)
-					shutCtx, cancel := context.WithTimeout(context.Background(), grace)
-					defer cancel()
-					err := srv.Shutdown(shutCtx)
-					conn.Close()
-					ln.Close()
-					if err != nil {
-						return &exitError{code: exitFail, msg: err.Error()}
-					}
-					fmt.Fprintln(out, "stopped")
-					return nil
-				}
-			}
+			return nil
 		},
 	}
 	addDBFlag(cmd, &db)
@@ -236,43 +123,10 @@ take their unavailable branch until phones can register.`,
 	cmd.Flags().StringVar(&rtpPorts, "rtp-ports", "20000-29999", "the range of UDP ports for RTP")
 	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address for /healthz, /readyz and /metrics; empty for none")
 	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "how long calls in progress may go on after SIGTERM")
-	cmd.Flags().StringVar(&node, "node", node, "this server's name among the nodes that share the store (each needs its own, the same across restarts); after a crash a node closes only its own calls")
+	cmd.Flags().StringVar(&nodeName, "node", nodeName, "this server's name among the nodes that share the store (each needs its own, the same across restarts); after a crash a node closes only its own calls")
 	cmd.Flags().BoolVar(&withPprof, "pprof", false, "also serve Go's profiles on --http under /debug/pprof/ (for finding what a busy server spends its time on)")
 	cmd.Flags().DurationVar(&billingEvery, "billing-every", time.Hour, "how often to run the monthly billing job; 0 runs it only at start")
 	return cmd
-}
-
-// notificationLog logs the notifications stored since the server
-// started, each once, in the order they were stored.
-type notificationLog struct {
-	st   *store.Store
-	log  *slog.Logger
-	last int64
-}
-
-// start remembers the newest notification already stored: those were
-// there before this server and callflow notifications lists them.
-func (n *notificationLog) start(ctx context.Context) error {
-	ns, err := n.st.Notifications(ctx)
-	if err != nil {
-		return err
-	}
-	if len(ns) > 0 {
-		n.last = ns[0].ID
-	}
-	return nil
-}
-
-func (n *notificationLog) flush(ctx context.Context) {
-	ns, err := n.st.NotificationsAfter(ctx, n.last)
-	if err != nil {
-		n.log.Warn("cannot read notifications", "err", err)
-		return
-	}
-	for i := len(ns) - 1; i >= 0; i-- {
-		n.log.Warn("notification", "kind", ns[i].Kind, "message", ns[i].Message)
-		n.last = ns[i].ID
-	}
 }
 
 func parsePorts(s string) (int, int, error) {
@@ -311,40 +165,6 @@ func applyForServe(ctx context.Context, cmd *cobra.Command, st *store.Store, dir
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Applied %s as version %d.\n", dir, applied.Version.ID)
 	return nil
-}
-
-// serveHTTP serves /healthz, 200 while the process runs; /readyz, 200
-// while it takes calls and 503 once it stops taking them; and /metrics,
-// for Prometheus; with withPprof, Go's profiles under /debug/pprof/.
-func serveHTTP(addr string, stopping *atomic.Bool, metrics *telephony.Metrics, st *store.Store, withPprof bool) (*http.Server, error) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		metrics.WritePrometheus(w)
-		writes, commits := st.WriteStats()
-		fmt.Fprintf(w, "# HELP callflow_store_writes_total Store writes committed.\n# TYPE callflow_store_writes_total counter\ncallflow_store_writes_total %d\n", writes)
-		fmt.Fprintf(w, "# HELP callflow_store_commits_total Store commits; writes that arrive together share one.\n# TYPE callflow_store_commits_total counter\ncallflow_store_commits_total %d\n", commits)
-	})
-	if withPprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	}
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if stopping.Load() {
-			http.Error(w, "stopping: not taking new calls", http.StatusServiceUnavailable)
-			return
-		}
-		io.WriteString(w, "ok\n")
-	})
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("cannot listen on http %s: %v", addr, err)
-	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go hs.Serve(ln)
-	return hs, nil
 }
 
 // promptCache prepares prompts when flows are applied; what it makes is
