@@ -74,14 +74,21 @@ Formats: text (default), json, and junit (JUnit XML for CI dashboards).`,
 				writeText(cmd.ErrOrStderr(), p.Files(), diags, reportOptions{summary: true, noun: "set of flow tests"})
 				return &exitError{code: exitFail}
 			}
-			var results []testResult
+			var results []sim.Result
 			programs := map[string]*vm.Program{}
 			coverage := sim.NewCoverage()
 			for _, t := range tests {
 				if !filter.MatchString(t.Name) {
 					continue
 				}
-				r, err := runTest(m, programs, t, coverage)
+				p, ok := programs[t.Flow.Name]
+				if !ok {
+					if p, err = compiler.Lower(m.Flows[t.Flow.Name]); err != nil {
+						return err
+					}
+					programs[t.Flow.Name] = p
+				}
+				r, err := sim.RunTest(p, m, simTest(t), coverage)
 				if err != nil {
 					return err
 				}
@@ -128,48 +135,23 @@ Formats: text (default), json, and junit (JUnit XML for CI dashboards).`,
 	return cmd
 }
 
-type testResult struct {
-	Name       string         `json:"name"`
-	Flow       string         `json:"flow"`
-	Location   string         `json:"location"`
-	File       string         `json:"file"`
-	Line       int            `json:"line"`
-	Passed     bool           `json:"passed"`
-	Mismatches []sim.Mismatch `json:"mismatches,omitempty"`
-	Trace      *sim.Trace     `json:"trace"`
-	Duration   time.Duration  `json:"-"`
-}
-
-func runTest(m *compiler.Model, programs map[string]*vm.Program, t *lang.Test, hooks ...vm.Hook) (testResult, error) {
-	start := time.Now()
-	p, ok := programs[t.Flow.Name]
-	if !ok {
-		var err error
-		if p, err = compiler.Lower(m.Flows[t.Flow.Name]); err != nil {
-			return testResult{}, err
-		}
-		programs[t.Flow.Name] = p
+// simTest is a test block as sim runs it.
+func simTest(t *lang.Test) sim.Test {
+	st := sim.Test{
+		Name: t.Name, Flow: t.Flow.Name, Location: t.NameRange.String(), File: t.NameRange.Filename, Line: t.NameRange.Start.Line,
+		World:  sim.World{Digits: t.Digits.Value, Agents: map[string][]string{}, Voicemail: t.Voicemail.Value, QueueFull: t.QueueFull.Value},
+		Expect: sim.Expect{PathSet: t.PathSet, Ending: t.Ending.Value},
 	}
-	world := sim.World{Digits: t.Digits.Value, Agents: map[string][]string{}, Voicemail: t.Voicemail.Value, QueueFull: t.QueueFull.Value}
 	for _, a := range t.Agents {
-		world.Agents[a.User] = a.Behaviours
+		st.World.Agents[a.User] = a.Behaviours
 	}
-	trace, err := sim.Run(p, m, world, hooks...)
-	if err != nil {
-		return testResult{}, fmt.Errorf("test %q: %w", t.Name, err)
-	}
-	expect := sim.Expect{PathSet: t.PathSet, Ending: t.Ending.Value}
 	for _, ref := range t.Path {
-		expect.Path = append(expect.Path, ref.String())
+		st.Expect.Path = append(st.Expect.Path, ref.String())
 	}
 	if t.ConnectedTo != nil {
-		expect.ConnectedTo = t.ConnectedTo.String()
+		st.Expect.ConnectedTo = t.ConnectedTo.String()
 	}
-	ms := trace.Compare(expect)
-	return testResult{
-		Name: t.Name, Flow: t.Flow.Name, Location: t.NameRange.String(), File: t.NameRange.Filename, Line: t.NameRange.Start.Line,
-		Passed: len(ms) == 0, Mismatches: ms, Trace: trace, Duration: time.Since(start),
-	}, nil
+	return st
 }
 
 // writeCoverage reports, per tested flow, the outcomes no test took, and
@@ -193,7 +175,7 @@ func writeCoverage(w io.Writer, programs map[string]*vm.Program, c *sim.Coverage
 	return missing
 }
 
-func writeTestText(w io.Writer, results []testResult) {
+func writeTestText(w io.Writer, results []sim.Result) {
 	passed := 0
 	for _, r := range results {
 		if r.Passed {
@@ -239,7 +221,7 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
-func writeJUnit(w io.Writer, results []testResult) error {
+func writeJUnit(w io.Writer, results []sim.Result) error {
 	suite := junitSuite{Name: "callflow", Tests: len(results)}
 	var total time.Duration
 	for _, r := range results {
