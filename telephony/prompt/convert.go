@@ -32,10 +32,10 @@ import (
 // the well-kept kind a build should lean on. A windowed-sinc filter of
 // our own would be one more thing to get right and to keep measuring.
 // sox is the reference itself, a Debian package like espeak-ng, which
-// apply already needs for spoken prompts; `make test` installs both. It runs only
-// at apply time, never during a call, and not at all for a prompt that is
-// already 8 kHz (any encoding, any channels: those we mix and decode
-// ourselves), so such a configuration applies without it.
+// apply already needs for spoken prompts; `make test` installs both. It
+// runs only at apply time, never during a call, and not at all for a
+// prompt that is already 8 kHz (any encoding, any channels: those we mix
+// and decode ourselves), so such a configuration applies without it.
 
 // ErrNoSox is returned (wrapped) when a prompt needs resampling and sox
 // is not installed.
