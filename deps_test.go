@@ -30,6 +30,7 @@ var rules = map[string][]string{
 	"telephony/media":     {},
 	"telephony/prompt":    {"telephony/media", "internal/wav"},
 	"telephony/route":     {},
+	"telephony/dialog":    {},
 	"telephony/session":   {"telephony/media", "telephony/prompt", "vm", "internal/wav"},
 	"telephony/serving":   {"telephony/...", "vm", "billing", "store", "live", "internal/wav"},
 	"telephony/node":      {"telephony/...", "vm", "billing", "store", "live", "internal/wav"},

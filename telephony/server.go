@@ -435,7 +435,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if err != nil {
 		// Never confirmed: nothing is charged, and the record says why.
 		cause := err
+		final := vm.Effect{Kind: vm.EffectHangup, Reason: vm.ReasonStopped}
 		switch {
+		case errors.Is(err, dialog.ErrBye):
+			// Its BYE overtook its ACK: the caller hung up at once.
+			cause, final.Reason = nil, vm.ReasonCallerHungUp
 		case errors.Is(err, dialog.ErrCancelled):
 			cause = ErrCallerCancelled
 		case errors.Is(err, dialog.ErrNoACK), errors.Is(err, ErrNotConfirmed):
@@ -446,7 +450,6 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			log.Error("answer failed", "err", err)
 			s.Metrics.Errors.Add(1)
 		}
-		final := vm.Effect{Kind: vm.EffectHangup, Reason: vm.ReasonStopped}
 		end(final, cause)
 		s.Metrics.outcome(Ending(final, cause))
 		log.Info("call not confirmed", "cause", cause)
@@ -505,7 +508,9 @@ func (s *Server) beginCall(ctx context.Context, live *Live, info CallInfo, stop 
 		end   func(vm.Effect, error)
 		err   error
 	}
-	bctx, cancel := context.WithTimeout(ctx, s.beginTimeout())
+	// The caller's CANCEL does not cut Begin short: the call is refused
+	// once it returns (the store's work is short, or it is late).
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.beginTimeout())
 	done := make(chan begun, 1)
 	go func() {
 		defer cancel()

@@ -57,6 +57,28 @@ flow "hello" {
   }
 }
 
+number "ivr" {
+  e164 = "+14155550104"
+  type = "local"
+}
+
+flow "ivr" {
+  numbers = [number.ivr]
+  start   = ivr.main
+  ivr "main" {
+    say     = "menu"
+    timeout = 5
+    key "1" { next = announce.one }
+    on_timeout = announce.late
+  }
+  announce "one" {
+    say = "one"
+  }
+  announce "late" {
+    say = "late"
+  }
+}
+
 flow "menu" {
   numbers = [number.menu]
   enabled = false
@@ -77,6 +99,13 @@ func startServer(t *testing.T, trunks ...string) netip.AddrPort {
 // startServerWith also returns the server and the Live it serves, which a
 // test may change and Load again.
 func startServerWith(t *testing.T, trunks ...string) (netip.AddrPort, *telephony.Server, telephony.Live) {
+	t.Helper()
+	return startServerOpts(t, nil, trunks...)
+}
+
+// startServerOpts is startServerWith with options for the server. The
+// server answers over TCP too, on the same port.
+func startServerOpts(t *testing.T, opts []telephony.Option, trunks ...string) (netip.AddrPort, *telephony.Server, telephony.Live) {
 	t.Helper()
 	cfg, diags := lang.NewParser().LoadSources([]lang.NamedSource{{Name: "r.hcl", Src: []byte(repo)}})
 	m, more := compiler.Check(cfg, compiler.Options{})
@@ -103,7 +132,11 @@ func startServerWith(t *testing.T, trunks ...string) (netip.AddrPort, *telephony
 	}
 	addr := netip.MustParseAddrPort(conn.LocalAddr().String())
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := telephony.NewServer(addr, 41000, 41099, quiet)
+	s, err := telephony.NewServer(addr, 41000, 41099, quiet, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", addr.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,11 +156,13 @@ func startServerWith(t *testing.T, trunks ...string) (netip.AddrPort, *telephony
 	}
 	s.Load(&live)
 	go s.ServeUDP(conn)
+	go s.ServeTCP(ln)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		s.Shutdown(ctx)
 		conn.Close()
+		ln.Close()
 	})
 	return addr, s, live
 }

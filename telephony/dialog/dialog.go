@@ -122,6 +122,7 @@ type Dialog struct {
 	target     sip.Uri           // guarded by mu: the caller's Contact
 	routes     []string          // guarded by mu: the route set (Record-Route values)
 	ackWait    uint32            // guarded by mu: CSeq of a 2xx waiting for its ACK, 0 for none
+	ackDone    chan struct{}     // guarded by mu: closed when ackWait goes back to 0
 	acked      chan *sip.Request // the ACK of ackWait
 	expires    int               // guarded by mu: session interval, 0 for none
 	refresher  string            // guarded by mu: "uac" or "uas"
@@ -274,7 +275,8 @@ func (d *Dialog) Answer(ctx context.Context, sdp []byte) (*sip.Request, error) {
 		d.mu.Unlock()
 		return nil, context.Cause(d.ctx)
 	}
-	d.answered, d.ackWait = true, d.invite.CSeq().SeqNo
+	d.answered = true
+	d.awaitACK(d.invite.CSeq().SeqNo)
 	d.mu.Unlock()
 	// The transaction takes the 200 only while the INVITE is pending: a
 	// CANCEL it processed first made it answer 487, and it refuses this.
@@ -368,7 +370,7 @@ func (d *Dialog) HandleACK(req *sip.Request) {
 		d.mu.Unlock()
 		return // a retransmission, or an ACK of nothing we sent
 	}
-	d.ackWait = 0
+	d.acknowledged()
 	h, confirmed := d.handler, d.confirmed
 	d.mu.Unlock()
 	if confirmed && h != nil && len(req.Body()) > 0 {
@@ -377,6 +379,21 @@ func (d *Dialog) HandleACK(req *sip.Request) {
 	select {
 	case d.acked <- req:
 	default:
+	}
+}
+
+// awaitACK notes that the 2xx of the INVITE with CSeq seq waits for its
+// ACK. It is called with mu held.
+func (d *Dialog) awaitACK(seq uint32) {
+	d.ackWait, d.ackDone = seq, make(chan struct{})
+}
+
+// acknowledged notes that the ACK came (or will not). It is called with
+// mu held.
+func (d *Dialog) acknowledged() {
+	if d.ackWait != 0 {
+		d.ackWait = 0
+		close(d.ackDone)
 	}
 }
 
@@ -423,8 +440,19 @@ func (d *Dialog) HandleRequest(req *sip.Request, tx sip.ServerTransaction) {
 // resume, a new address) or a refresh of it.
 func (d *Dialog) offer(req *sip.Request, tx sip.ServerTransaction, h Handler) {
 	d.mu.Lock()
+	pending := d.ackDone
 	busy := d.ackWait != 0
 	d.mu.Unlock()
+	if busy && req.IsInvite() {
+		// The previous INVITE's 200 waits for its ACK. A phone that sends
+		// the ACK and a re-INVITE at once has them handled side by side:
+		// give the ACK a moment before refusing.
+		select {
+		case <-pending:
+			busy = false
+		case <-time.After(sip.T1):
+		}
+	}
 	if h == nil || (busy && req.IsInvite()) {
 		// The previous INVITE's 200 has no ACK yet (RFC 3261 §14.2).
 		d.set.Respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Retry-After", "1"))
@@ -459,7 +487,7 @@ func (d *Dialog) offer(req *sip.Request, tx sip.ServerTransaction, h Handler) {
 		res.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=%s", d.expires, d.refresher)))
 	}
 	if req.IsInvite() {
-		d.ackWait = req.CSeq().SeqNo
+		d.awaitACK(req.CSeq().SeqNo)
 	}
 	d.mu.Unlock()
 	select {
@@ -476,7 +504,7 @@ func (d *Dialog) offer(req *sip.Request, tx sip.ServerTransaction, h Handler) {
 		d.waitACK(context.Background(), tx, res)
 		d.mu.Lock()
 		if d.ackWait == req.CSeq().SeqNo {
-			d.ackWait = 0
+			d.acknowledged()
 		}
 		d.mu.Unlock()
 	}()
@@ -505,8 +533,8 @@ func (d *Dialog) sessionTimer() {
 		case <-t.C:
 		}
 		if refresher == "uac" {
-			d.Bye(context.Background())
-			d.end(ErrSessionExpired)
+			d.end(ErrSessionExpired) // first: the dialog's cause is the first given
+			d.bye(context.Background())
 			return
 		}
 		ctx, cancel := context.WithTimeout(d.ctx, 32*time.Second)
@@ -514,7 +542,7 @@ func (d *Dialog) sessionTimer() {
 		cancel()
 		if err != nil || res.StatusCode == 481 || res.StatusCode == 408 {
 			d.end(ErrSessionExpired)
-			d.Bye(context.Background())
+			d.bye(context.Background())
 			return
 		}
 	}
@@ -588,7 +616,12 @@ func (d *Dialog) Bye(ctx context.Context) error {
 		d.end(ErrEnded)
 		return nil
 	}
-	defer d.end(ErrEnded)
+	d.end(ErrEnded)
+	return d.bye(ctx)
+}
+
+// bye sends BYE.
+func (d *Dialog) bye(ctx context.Context) error {
 	res, err := d.Request(ctx, sip.BYE, nil)
 	if err != nil {
 		return err

@@ -89,11 +89,13 @@ type Recorder interface {
 }
 
 // latch is symmetric RTP's state: which source the caller's media comes
-// from, once a packet has come.
+// from, once a packet has come, and the SSRC of each of its streams (its
+// audio, and its telephone events, which some senders number apart).
 type latch struct {
 	locked bool
 	from   netip.AddrPort
-	ssrc   uint32
+	ssrc   [2]uint32 // audio, events
+	known  [2]bool
 }
 
 // errHungUp ends an effect when the caller hangs up; Run resumes the
@@ -402,7 +404,11 @@ func (s *Session) receive(ctx context.Context) {
 		if p.PayloadType != s.Codec && (s.DTMFType == 0 || p.PayloadType != s.DTMFType) {
 			continue // nothing we negotiated
 		}
-		if !s.admit(addrPortOf(from), p.SSRC) {
+		stream := 0
+		if p.PayloadType != s.Codec {
+			stream = 1
+		}
+		if !s.admit(addrPortOf(from), stream, p.SSRC) {
 			continue // not the caller: nobody else presses keys or speaks
 		}
 		if s.Received != nil {
@@ -424,20 +430,29 @@ func (s *Session) receive(ctx context.Context) {
 	}
 }
 
-// admit decides whether a packet from src with ssrc is the caller's
-// (symmetric RTP, RFC 4961): the first packet from one of the Sources
-// latches the call to its address, port and SSRC, and media goes back
-// there from then on.
-func (s *Session) admit(src netip.AddrPort, ssrc uint32) bool {
+// admit decides whether a packet of stream (0 audio, 1 events) from src
+// with ssrc is the caller's (symmetric RTP, RFC 4961): the first packet
+// from one of the Sources latches the call to its address and port, and
+// media goes back there from then on; the first packet of each stream
+// fixes that stream's SSRC.
+func (s *Session) admit(src netip.AddrPort, stream int, ssrc uint32) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.latch.locked {
-		return s.latch.from == src && s.latch.ssrc == ssrc
+	l := &s.latch
+	if l.locked {
+		if l.from != src {
+			return false
+		}
+		if !l.known[stream] {
+			l.ssrc[stream], l.known[stream] = ssrc, true
+		}
+		return l.ssrc[stream] == ssrc
 	}
 	if len(s.Sources) > 0 && !slices.Contains(s.Sources, src.Addr()) {
 		return false
 	}
-	s.latch = latch{locked: true, from: src, ssrc: ssrc}
+	*l = latch{locked: true, from: src}
+	l.ssrc[stream], l.known[stream] = ssrc, true
 	if cur := s.stream.Remote(); cur == nil || addrPortOf(cur) != src {
 		s.stream.SetRemote(net.UDPAddrFromAddrPort(src))
 	}
