@@ -2,7 +2,10 @@
 //
 // The command is thin: each subcommand parses its flags and calls the
 // packages that do the work. Exactly one place, Main, prints errors and
-// chooses the exit code.
+// chooses the exit code. Each command has a file of its own, named for
+// it (credits_buy.go holds `callflow credits buy`, credits.go the group);
+// what several commands share lives in files named for what it is
+// (ledger.go, period.go, inventory.go).
 package main
 
 import (
