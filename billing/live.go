@@ -30,7 +30,7 @@ func LiveModel(ctx context.Context, st *store.Store) (*live.Model, int64, error)
 // LiveModel.
 func DecodeLive(version int64, model []byte) (*live.Model, error) {
 	if model == nil {
-		return nil, fmt.Errorf("version %d was applied by an older callflow, which stored no typed live model for the server. Apply it again (callflow apply), or serve its directory (callflow serve DIR)", version)
+		return nil, fmt.Errorf("version %d was applied by an older callflow, which did not store the typed live model that serve and billing read. Apply it again (callflow apply), or serve its directory (callflow serve DIR)", version)
 	}
 	m, err := live.Decode(model)
 	if err != nil {
