@@ -34,8 +34,10 @@ type Live struct {
 	Programs map[string]*vm.Program // by flow
 	// Prompt returns a prompt's prepared audio.
 	Prompt func(*vm.Const) (prompt.Audio, error)
-	// Save keeps a voicemail message; nil keeps none.
-	Save func(callID string, a prompt.Audio) (bool, error)
+	// Record opens a voicemail message of the call callID, which the
+	// caller's audio is written to as it arrives; nil records none (the
+	// message is not saved).
+	Record func(callID string) (session.Recorder, error)
 	// Begin, when set, is called before a call is answered, on the
 	// INVITE's goroutine: it returns the call's hooks (the meter, the
 	// record) and a function to call when the call ends, or an error to
@@ -117,7 +119,7 @@ type Server struct {
 
 	// Metrics counts calls, machine steps, packets and errors.
 	Metrics Metrics
-	opts options
+	opts    options
 
 	live   atomic.Pointer[Live]
 	ctx    context.Context
@@ -413,7 +415,12 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		Conn: conn, Remote: net.UDPAddrFromAddrPort(neg.Remote), Codec: neg.PayloadType, DTMFType: neg.DTMFType,
 		Sources: []netip.Addr{neg.Remote.Addr(), src.Addr()}, Pacer: &s.pacer,
 		Prompt: live.Prompt, Keys: keys, Sent: &s.Metrics.PacketsSent, Received: &s.Metrics.PacketsReceived,
-		Record: func() (session.Recorder, error) { return newMemoryRecorder(live.Save, callID), nil },
+		Record: func() (session.Recorder, error) {
+			if live.Record == nil {
+				return &nowhere{}, nil
+			}
+			return live.Record(callID)
+		},
 	}
 	calls := &callDialog{sdp: sdp, sess: sess, keys: keys}
 	dlg.SetHandler(calls)
@@ -492,6 +499,14 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		log.Info("call ended", "reason", final.Reason.String())
 	}
 }
+
+// nowhere records a message that is never kept: a Live with no Record.
+type nowhere struct{ frames int }
+
+func (nowhere) Write([]int16) error { return nil }
+func (nowhere) Seconds() float64    { return 0 }
+func (nowhere) Keep() (bool, error) { return false, nil }
+func (nowhere) Discard()            {}
 
 // errStoreTimeout is Begin not returning within BeginTimeout.
 var errStoreTimeout = errors.New("the store did not answer in time")

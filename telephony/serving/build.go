@@ -20,6 +20,7 @@ import (
 	"github.com/callflow/callflow/telephony"
 	"github.com/callflow/callflow/telephony/prompt"
 	"github.com/callflow/callflow/telephony/route"
+	"github.com/callflow/callflow/telephony/session"
 	"github.com/callflow/callflow/vm"
 )
 
@@ -95,7 +96,7 @@ func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
 			}
 			return a, nil
 		},
-		Save: func(callID string, a prompt.Audio) (bool, error) { return b.save(recordings, callID, a) },
+		Record: func(callID string) (session.Recorder, error) { return b.record(recordings, callID) },
 	}
 	l.Begin = func(ctx context.Context, c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
 		return b.begin(ctx, c, stop, l, ledger, rates.IncomingRate(types[c.Number]), cur.Flows[c.Flow])

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/callflow/callflow/billing"
+	"github.com/callflow/callflow/internal/wav"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony"
 	"github.com/callflow/callflow/telephony/prompt"
+	"github.com/callflow/callflow/telephony/session"
 	"github.com/callflow/callflow/vm"
 )
 
@@ -141,30 +143,69 @@ func ending(final vm.Effect, cause error) string {
 	return telephony.Ending(final, cause)
 }
 
-// save keeps a voicemail message as a WAV file in b.Recordings, within
-// the storage plan, and remembers its length for the call's record.
-func (b *Builder) save(recordings *billing.Recordings, callID string, a prompt.Audio) (bool, error) {
+// record opens a voicemail message of a call: a WAV file in b.Recordings,
+// written as the caller speaks, so that a long message costs no memory.
+// It is written beside its final name and renamed when it is kept.
+func (b *Builder) record(recordings *billing.Recordings, callID string) (session.Recorder, error) {
 	if err := os.MkdirAll(b.Recordings, 0o755); err != nil {
-		return false, err
+		return nil, err
 	}
 	path := filepath.Join(b.Recordings, safeName(callID)+".wav")
-	f, err := os.Create(path)
+	f, err := os.CreateTemp(b.Recordings, "."+safeName(callID)+"-*.wav")
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	if err := prompt.EncodeWAV(f, a); err != nil {
+	w, err := wav.NewWriter(f, prompt.Rate, 1)
+	if err != nil {
 		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return &message{b: b, recordings: recordings, callID: callID, path: path, f: f, w: w}, nil
+}
+
+// message is a voicemail message being recorded to its file.
+type message struct {
+	b          *Builder
+	recordings *billing.Recordings
+	callID     string
+	path       string
+	f          *os.File
+	w          *wav.Writer
+}
+
+func (m *message) Write(samples []int16) error { return m.w.Write(samples) }
+
+func (m *message) Seconds() float64 { return float64(m.w.Frames()) / prompt.Rate }
+
+func (m *message) Discard() {
+	m.w.Close()
+	m.f.Close()
+	os.Remove(m.f.Name())
+}
+
+// Keep closes the message and keeps it within the storage plan: whole
+// seconds, rounded up, so that a message of 0.4 s takes a second of the
+// plan and no message is free of the quota.
+func (m *message) Keep() (bool, error) {
+	err := m.w.Close()
+	if cerr := m.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(m.f.Name())
 		return false, err
 	}
-	f.Close()
-	// Whole seconds, rounded up: a message of 0.4 s takes a second
-	// of the plan, so that no message is free of the quota.
-	seconds := int64((a.Duration() + time.Second - 1) / time.Second)
-	saved, err := recordings.Save(context.Background(), store.Recording{ID: "rec-" + callID, CallID: callID, Kind: "voicemail", Path: path, Seconds: seconds})
+	seconds := (m.w.Frames() + prompt.Rate - 1) / prompt.Rate
+	if err := os.Rename(m.f.Name(), m.path); err != nil {
+		os.Remove(m.f.Name())
+		return false, err
+	}
+	saved, err := m.recordings.Save(context.Background(), store.Recording{ID: "rec-" + m.callID, CallID: m.callID, Kind: "voicemail", Path: m.path, Seconds: seconds})
 	if !saved {
-		os.Remove(path)
+		os.Remove(m.path)
 	} else {
-		b.recorded.Store(callID, seconds)
+		m.b.recorded.Store(m.callID, seconds)
 	}
 	return saved, err
 }
