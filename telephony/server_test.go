@@ -79,6 +79,30 @@ flow "ivr" {
   }
 }
 
+number "gaps" {
+  e164 = "+14155550105"
+  type = "local"
+}
+
+flow "gaps" {
+  numbers = [number.gaps]
+  start   = ivr.wait
+  ivr "wait" {
+    say     = "menu"
+    timeout = 5
+    key "1" { next = announce.late }
+    on_timeout = voicemail.box
+  }
+  voicemail "box" {
+    say        = "one"
+    max_length = 2
+    on_timeout = announce.late
+  }
+  announce "late" {
+    say = "late"
+  }
+}
+
 flow "menu" {
   numbers = [number.menu]
   enabled = false

@@ -111,6 +111,7 @@ type Dialog struct {
 	tx     sip.ServerTransaction
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	tasks  sync.WaitGroup // the session timer, re-INVITEs waiting for their ACK; Close waits
 
 	mu         sync.Mutex
 	answered   bool              // guarded by mu: a 2xx was sent
@@ -297,7 +298,7 @@ func (d *Dialog) Answer(ctx context.Context, sdp []byte) (*sip.Request, error) {
 	d.confirmed = true
 	d.mu.Unlock()
 	if d.expires > 0 {
-		go d.sessionTimer()
+		d.tasks.Go(d.sessionTimer)
 	}
 	return ack, nil
 }
@@ -500,14 +501,14 @@ func (d *Dialog) offer(req *sip.Request, tx sip.ServerTransaction, h Handler) {
 	// The re-INVITE's 200 waits for its ACK like the first one, but a
 	// missing ACK only ends the wait (RFC 3261 §14.2 leaves the session
 	// as it was).
-	go func() {
+	d.tasks.Go(func() {
 		d.waitACK(context.Background(), tx, res)
 		d.mu.Lock()
 		if d.ackWait == req.CSeq().SeqNo {
 			d.acknowledged()
 		}
 		d.mu.Unlock()
-	}()
+	})
 }
 
 // sessionTimer keeps the session alive (RFC 4028): as refresher, it sends
@@ -632,8 +633,12 @@ func (d *Dialog) bye(ctx context.Context) error {
 	return nil
 }
 
-// Close ends the dialog and forgets it. Call it when the call is over.
-func (d *Dialog) Close() { d.end(ErrEnded) }
+// Close ends the dialog, forgets it, and waits for its goroutines. Call
+// it when the call is over.
+func (d *Dialog) Close() {
+	d.end(ErrEnded)
+	d.tasks.Wait()
+}
 
 func (d *Dialog) end(cause error) {
 	d.mu.Lock()
