@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
+	"github.com/callflow/callflow/telephony/prompt"
 )
 
 func newApplyCmd() *cobra.Command {
@@ -150,4 +152,11 @@ func applyPlan(ctx context.Context, st *store.Store, p *plan.Plan, inventory str
 		return applied, staleError(err)
 	}
 	return applied, nil
+}
+
+// promptCache prepares prompts when flows are applied; what it makes is
+// stored with the flows, and the cache only saves rendering the same
+// prompt twice on this machine.
+func promptCache() *prompt.Cache {
+	return &prompt.Cache{Dir: filepath.Join(os.TempDir(), "callflow-prompts")}
 }

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony/node"
-	"github.com/callflow/callflow/telephony/prompt"
 )
 
 func newServeCmd() *cobra.Command {
@@ -165,11 +163,4 @@ func applyForServe(ctx context.Context, cmd *cobra.Command, st *store.Store, dir
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Applied %s as version %d.\n", dir, applied.Version.ID)
 	return nil
-}
-
-// promptCache prepares prompts when flows are applied; what it makes is
-// stored with the flows, and the cache only saves rendering the same
-// prompt twice on this machine.
-func promptCache() *prompt.Cache {
-	return &prompt.Cache{Dir: filepath.Join(os.TempDir(), "callflow-prompts")}
 }
