@@ -282,6 +282,8 @@ type env struct {
 type setup struct {
 	network string        // the trunk's inbound network; loopback when ""
 	credits billing.Micro // credits bought; 10 when 0
+	dsn     string        // the store; a new SQLite file when ""
+	opts    []telephony.Option
 }
 
 // newEnv applies the repository to a new store, buys credits and serves
@@ -296,7 +298,10 @@ func newEnv(t *testing.T, s setup) *env {
 		s.credits = billing.Credits(10, 0)
 	}
 	dir := writeRepository(t, s.network)
-	st := storetest.Open(t, filepath.Join(t.TempDir(), "callflow.db"))
+	if s.dsn == "" {
+		s.dsn = filepath.Join(t.TempDir(), "callflow.db")
+	}
+	st := storetest.Open(t, s.dsn)
 
 	storetest.ApplyDir(t, st, dir) // prepares the prompts and stores them with the flows
 	model, _, err := billing.LiveModel(ctx, st)
@@ -332,7 +337,7 @@ func newEnv(t *testing.T, s setup) *env {
 		t.Fatal(err)
 	}
 	e.addr = netip.MustParseAddrPort(conn.LocalAddr().String())
-	if e.srv, err = telephony.NewServer(e.addr, 43000, 43999, log); err != nil {
+	if e.srv, err = telephony.NewServer(e.addr, 43000, 43999, log, s.opts...); err != nil {
 		t.Fatal(err)
 	}
 	e.srv.Load(live)
