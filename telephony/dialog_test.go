@@ -448,4 +448,27 @@ func paramOf(p sip.HeaderParams, k string) string {
 	return v
 }
 
-var _ = netip.AddrPort{}
+
+// Behind a one-to-one NAT the server advertises its public address: the
+// 200's Contact and SDP name it, while it listens on its own.
+func TestAdvertisedAddress(t *testing.T) {
+	addr, srv, live := startServerOpts(t, []telephony.Option{telephony.WithAdvertisedAddr(netip.MustParseAddr("127.0.0.9"))}, "127.0.0.0/8")
+	w := watch(srv, live)
+	p := newRawPeer(t, addr, "udp")
+	c := p.newCall("+14155550100")
+	c.send("INVITE", p.sdp("sendrecv"))
+	ok := p.response(sip.INVITE, 5*time.Second)
+	if ok.StatusCode != 200 {
+		t.Fatalf("INVITE: %d", ok.StatusCode)
+	}
+	if got := sdpAddr(t, ok.Body()).Addr(); got.String() != "127.0.0.9" {
+		t.Errorf("SDP names %s, want the advertised 127.0.0.9", got)
+	}
+	if ct := ok.Contact(); ct == nil || ct.Address.Host != "127.0.0.9" {
+		t.Errorf("Contact %v, want the advertised 127.0.0.9", ct)
+	}
+	c.answered(ok)
+	c.send("ACK", "")
+	c.send("BYE", "")
+	w.end(t)
+}

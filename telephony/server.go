@@ -151,7 +151,21 @@ type options struct {
 	beginTimeout time.Duration
 	ackTimeout   time.Duration
 	minSE        int
+	advertise    netip.Addr
+	anySource    bool
 }
+
+// WithAdvertisedAddr is the address callers are told to reach the server
+// at, in Contact and in SDP, when it differs from the one it listens on:
+// a server behind a one-to-one NAT listens on its private address and
+// advertises the public one. The listening address by default.
+func WithAdvertisedAddr(a netip.Addr) Option { return func(o *options) { o.advertise = a } }
+
+// WithMediaFromAnywhere lets a call's media latch onto the first RTP
+// packet whatever its source host. By default the first packet must come
+// from the SDP's host or the host the INVITE came from; use this only when
+// a carrier sends media from hosts it names nowhere.
+func WithMediaFromAnywhere() Option { return func(o *options) { o.anySource = true } }
 
 // WithBeginTimeout bounds Live.Begin (the store's work before a call is
 // answered): a call whose Begin takes longer is refused with 503. 5 s by
@@ -176,6 +190,9 @@ func NewServer(addr netip.AddrPort, lo, hi int, log *slog.Logger, opts ...Option
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if !o.advertise.IsValid() {
+		o.advertise = addr.Addr()
+	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(Agent), sipgo.WithUserAgentHostname(addr.Addr().String()))
 	if err != nil {
 		return nil, err
@@ -193,7 +210,7 @@ func NewServer(addr netip.AddrPort, lo, hi int, log *slog.Logger, opts ...Option
 		rtpIP: addr.Addr(), ports: newPortPool(addr.Addr(), lo, hi),
 	}
 	s.dialogs = dialog.NewSet(dialog.Config{
-		Client: client, Host: addr.Addr().String(), Port: int(addr.Port()), Agent: Agent,
+		Client: client, Host: o.advertise.String(), Port: int(addr.Port()), Agent: Agent,
 		OnResponse: s.Metrics.response, ACKTimeout: o.ackTimeout, MinSE: o.minSE,
 	})
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
@@ -347,7 +364,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	defer conn.Close()
-	sdp := media.NewSession(netip.AddrPortFrom(s.rtpIP, uint16(port)))
+	sdp := media.NewSession(netip.AddrPortFrom(s.opts.advertise, uint16(port)))
 	lateOffer := len(req.Body()) == 0
 	var body []byte
 	var neg media.Negotiated
@@ -413,7 +430,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	keys := make(chan byte, 16)
 	sess := &session.Session{
 		Conn: conn, Remote: net.UDPAddrFromAddrPort(neg.Remote), Codec: neg.PayloadType, DTMFType: neg.DTMFType,
-		Sources: []netip.Addr{neg.Remote.Addr(), src.Addr()}, Pacer: &s.pacer,
+		Sources: s.sources(neg.Remote.Addr(), src.Addr()), Pacer: &s.pacer,
 		Prompt: live.Prompt, Keys: keys, Sent: &s.Metrics.PacketsSent, Received: &s.Metrics.PacketsReceived,
 		Record: func() (session.Recorder, error) {
 			if live.Record == nil {
@@ -436,7 +453,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		} else {
 			sess.Codec, sess.DTMFType = neg.PayloadType, neg.DTMFType
 			sess.Remote = net.UDPAddrFromAddrPort(neg.Remote)
-			sess.Sources = []netip.Addr{neg.Remote.Addr(), src.Addr()}
+			sess.Sources = s.sources(neg.Remote.Addr(), src.Addr())
 		}
 	}
 	if err != nil {
@@ -507,6 +524,15 @@ func (nowhere) Write([]int16) error { return nil }
 func (nowhere) Seconds() float64    { return 0 }
 func (nowhere) Keep() (bool, error) { return false, nil }
 func (nowhere) Discard()            {}
+
+// sources are the hosts a call's first RTP packet may come from: the
+// SDP's and the signalling's; nil, for any, WithMediaFromAnywhere.
+func (s *Server) sources(hosts ...netip.Addr) []netip.Addr {
+	if s.opts.anySource {
+		return nil
+	}
+	return hosts
+}
 
 // errStoreTimeout is Begin not returning within BeginTimeout.
 var errStoreTimeout = errors.New("the store did not answer in time")
