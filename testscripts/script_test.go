@@ -12,17 +12,20 @@ package testscripts
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -171,11 +174,12 @@ func TestScripts(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": cmdExitCode,
-			"history":  cmdHistory,
-			"waithttp": cmdWaitHTTP,
-			"until":    cmdUntil,
-			"httpget":  cmdHTTPGet,
+			"exitcode":   cmdExitCode,
+			"history":    cmdHistory,
+			"waithttp":   cmdWaitHTTP,
+			"until":      cmdUntil,
+			"httpget":    cmdHTTPGet,
+			"olderapply": cmdOlderApply,
 		},
 	})
 }
@@ -242,6 +246,32 @@ func cmdHistory(ts *testscript.TestScript, neg bool, args []string) {
 	audio := ts.MkAbs("voicemail-call-2.wav")
 	ts.Check(os.WriteFile(audio, []byte("RIFF\x24\x00\x00\x00WAVEfmt "), 0o644))
 	ts.Check(st.AddRecording(ctx, store.Recording{ID: "rec-2", CallID: "call-2", Kind: "voicemail", Path: audio, Seconds: 25, CreatedAt: t0.Add(time.Hour)}, 1<<40))
+}
+
+// cmdOlderApply implements `olderapply DB`: it makes the live version of
+// the store DB live again as a new version the way a callflow from before
+// the typed live model applied one, without a model, so that scripts can
+// test what an upgrade meets.
+func cmdOlderApply(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: olderapply DB")
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer st.Close()
+	cur, err := st.Live(ctx)
+	ts.Check(err)
+	if cur.Version.ID == 0 {
+		ts.Fatalf("olderapply: nothing is live in %s", args[0])
+	}
+	c := store.Change{Base: cur.Version.ID, BaseHash: cur.Version.Hash, Config: cur.Config, Hash: cur.Version.Hash,
+		AppliedBy: "an older callflow", Kind: "apply", Message: "0 added, 0 changed, 0 removed"}
+	for flow, v := range cur.Flows {
+		c.Flows = append(c.Flows, store.FlowInput{Flow: flow, Use: v})
+	}
+	_, err = st.Apply(ctx, c)
+	ts.Check(err)
 }
 
 // cmdWaitHTTP implements `waithttp URL [STATUS]`: it waits, up to 60 s,
@@ -329,4 +359,79 @@ func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
 	if resp.StatusCode != http.StatusOK {
 		ts.Fatalf("httpget %s: status %d", args[0], resp.StatusCode)
 	}
+}
+
+// sippDir holds the SIPp scenarios the scripts share.
+const sippDir = "testdata/sipp"
+
+// cmdSIPpScenario implements `sippscenario FILE...`: it copies each SIPp
+// scenario named from testdata/sipp into $WORK, for `exec sipp -sf FILE`.
+// The scenarios are files of their own so that they can be read, and run
+// by hand, apart from the scripts.
+func cmdSIPpScenario(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: sippscenario FILE...")
+	}
+	for _, name := range args {
+		data, err := os.ReadFile(filepath.Join(sippDir, filepath.FromSlash(name)))
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(filepath.Base(name)), data, 0o644))
+	}
+}
+
+// cmdCSVSum implements `csvsum COLUMN VAR`: it adds up the decimal column
+// COLUMN (named by the header row) of the CSV the last command printed,
+// and sets VAR to the total in millionths: the unit in which the JSON
+// reports give credits (`calls list --format csv` writes 0.03, `credits
+// usage --format json` 30000). It fails on a value that is not a decimal
+// of at most six places, so that a change of format is seen.
+func cmdCSVSum(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: csvsum COLUMN VAR")
+	}
+	rows, err := csv.NewReader(strings.NewReader(ts.ReadFile("stdout"))).ReadAll()
+	ts.Check(err)
+	if len(rows) == 0 {
+		ts.Fatalf("csvsum: stdout holds no CSV")
+	}
+	col := slices.Index(rows[0], args[0])
+	if col < 0 {
+		ts.Fatalf("csvsum: no column %q in %q", args[0], rows[0])
+	}
+	var total int64
+	for _, row := range rows[1:] {
+		whole, frac, _ := strings.Cut(row[col], ".")
+		w, err1 := strconv.ParseInt(whole, 10, 64)
+		f, err2 := strconv.ParseInt((frac + "000000")[:6], 10, 64)
+		if err1 != nil || err2 != nil || len(frac) > 6 || strings.HasPrefix(whole, "-") {
+			ts.Fatalf("csvsum: %s %q is not a decimal of at most six places", args[0], row[col])
+		}
+		total += w*1_000_000 + f
+	}
+	ts.Setenv(args[1], strconv.FormatInt(total, 10))
+}
+
+// cmdUDPQuiet implements `udpquiet ADDR DURATION`: it listens on the UDP
+// address ADDR for DURATION and fails if any datagram arrives. Run on the
+// media port of a caller that has hung up (and exited), it shows that the
+// server sends that caller no more RTP. Quiet can only be shown over a
+// time; DURATION is fifty packet times or more.
+func cmdUDPQuiet(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: udpquiet ADDR DURATION")
+	}
+	d, err := time.ParseDuration(args[1])
+	ts.Check(err)
+	conn, err := net.ListenPacket("udp", args[0])
+	ts.Check(err)
+	defer conn.Close()
+	ts.Check(conn.SetReadDeadline(time.Now().Add(d)))
+	buf := make([]byte, 2048)
+	n, from, err := conn.ReadFrom(buf)
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return
+	}
+	ts.Check(err)
+	ts.Fatalf("udpquiet: %d bytes from %s on %s within %s", n, from, args[0], d)
 }
