@@ -175,14 +175,18 @@ func TestApplyStoresLive(t *testing.T) {
 	}
 
 	// A version as an older callflow applied it: no typed model.
-	cur, _ := st.Live(ctx)
-	c := store.Change{Base: cur.Version.ID, BaseHash: cur.Version.Hash, Config: cur.Config, Hash: cur.Version.Hash, Kind: "apply"}
-	for name, fv := range cur.Flows {
-		c.Flows = append(c.Flows, store.FlowInput{Flow: name, Use: fv})
+	olderApply := func() {
+		t.Helper()
+		cur, _ := st.Live(ctx)
+		c := store.Change{Base: cur.Version.ID, BaseHash: cur.Version.Hash, Config: cur.Config, Hash: cur.Version.Hash, Kind: "apply"}
+		for name, fv := range cur.Flows {
+			c.Flows = append(c.Flows, store.FlowInput{Flow: name, Use: fv})
+		}
+		if _, err := st.Apply(ctx, c); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := st.Apply(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	olderApply()
 	if _, _, err := billing.LiveModel(ctx, st); err == nil || !strings.Contains(err.Error(), "callflow apply") {
 		t.Errorf("a version without a model: %v; want the advice to apply again", err)
 	}
@@ -211,6 +215,15 @@ func TestApplyStoresLive(t *testing.T) {
 	}
 	fv, err := st.FlowVersion(ctx, "f", 1)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// A rollback makes its version's model from the live one: it cannot
+	// on a version without one.
+	olderApply()
+	if _, err := plan.Republish(ctx, st, "f", fv, "rollback", "tester", false); err == nil || !strings.Contains(err.Error(), "Apply the configuration again") {
+		t.Fatalf("rollback on a version without a model: %v", err)
+	}
+	if _, err := plan.Apply(ctx, st, mk(), plan.Options{Prompts: prep(t)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := plan.Republish(ctx, st, "f", fv, "rollback", "tester", false); err != nil {

@@ -136,10 +136,14 @@ func start(ctx context.Context, cfg Config) (_ *node, err error) {
 	if n.out == nil {
 		n.out = io.Discard
 	}
-	// Whatever fails below, the listeners given or opened are closed.
+	// Whatever fails below, the listeners given or opened are closed, and
+	// the SIP server made is shut down; it has taken no call yet.
 	defer func() {
 		if err != nil {
 			n.closeListeners()
+			if n.srv != nil {
+				n.srv.Shutdown(context.Background())
+			}
 		}
 	}()
 	n.b = &serving.Builder{Store: n.st, Log: n.log, Recordings: cfg.Recordings, Node: cfg.Node}
