@@ -180,6 +180,11 @@ func TestScripts(t *testing.T) {
 			"until":      cmdUntil,
 			"httpget":    cmdHTTPGet,
 			"olderapply": cmdOlderApply,
+			// For the scripts that drive real SIP peers (serve_sipp_*,
+			// serve_baresip_*).
+			"sippscenario": cmdSIPpScenario,
+			"csvsum":       cmdCSVSum,
+			"udpquiet":     cmdUDPQuiet,
 		},
 	})
 }
