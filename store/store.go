@@ -48,9 +48,10 @@ type Store struct {
 	closing   chan struct{} // closed by Close
 	writerEnd chan struct{} // closed when the writer has stopped
 	closeOnce sync.Once
-	stmts     sync.Map     // prepared statements by query; see prepared
-	commits   atomic.Int64 // transactions committed by the writer
-	committed atomic.Int64 // writes in them
+	stmts     sync.Map                            // prepared statements by query; see prepared
+	commits   atomic.Int64                        // transactions committed by the writer
+	committed atomic.Int64                        // writes in them
+	onWrite   atomic.Pointer[func(time.Duration)] // see OnWrite
 }
 
 // SignPlan returns the signature of a saved plan's contents, made with a

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Writes go through one writer per process, which commits them in
@@ -42,6 +43,11 @@ var ErrClosed = errors.New("store is closed")
 // up on the transaction (a full disk, say). Nothing of it was written.
 var ErrGroupFailed = errors.New("the transaction this write shared failed, and nothing of it was written")
 
+// OnWrite has f told how long each write took, from being queued to
+// durable (or failed), for metrics. f is called on the writing
+// goroutine and must be quick.
+func (s *Store) OnWrite(f func(time.Duration)) { s.onWrite.Store(&f) }
+
 func (s *Store) startWriter() {
 	s.writes = make(chan *write)
 	s.closing = make(chan struct{})
@@ -64,6 +70,10 @@ func (s *Store) tx(ctx context.Context, fn func(context.Context, *sql.Tx) error)
 		return err
 	}
 	w := &write{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	if f := s.onWrite.Load(); f != nil {
+		start := time.Now()
+		defer func() { (*f)(time.Since(start)) }()
+	}
 	select {
 	case s.writes <- w:
 	case <-ctx.Done():

@@ -1,19 +1,25 @@
 package telephony
 
 import (
-	"fmt"
+	"bytes"
 	"io"
-	"runtime"
-	"slices"
-	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/callflow/callflow/vm"
 )
 
-// Metrics counts what a server does. WritePrometheus writes them in the
-// Prometheus text exposition format, for /metrics.
+// Metrics counts what a server does, in a Prometheus registry of its own
+// (prometheus/client_golang); WritePrometheus writes it in the text
+// exposition format, for /metrics. The counters on the media path are
+// plain atomics that the registry reads when scraped, so a packet costs
+// an atomic add and nothing more. The zero Metrics is ready to use.
 type Metrics struct {
 	CallsActive     atomic.Int64 // calls answered and not yet ended
 	VMSteps         atomic.Int64 // effects the calls' machines returned
@@ -21,38 +27,119 @@ type Metrics struct {
 	PacketsReceived atomic.Int64 // RTP packets received from callers
 	Errors          atomic.Int64 // calls that failed through no fault of the caller's
 
-	mu        sync.Mutex
-	outcomes  map[string]int64 // guarded by mu
-	responses map[int]int64    // guarded by mu: SIP responses sent, by status
+	once      sync.Once
+	reg       *prometheus.Registry
+	outcomes  *prometheus.CounterVec // by outcome: an ending, or refused-STATUS
+	responses *prometheus.CounterVec // SIP responses sent, by code
+	refusals  *prometheus.CounterVec // calls refused, by cause
+	answer    prometheus.Histogram   // INVITE to 200 OK
+	duration  prometheus.Histogram   // confirmed to ended
+	store     prometheus.Histogram   // a store write, queued to durable
+
+	mu     sync.Mutex
+	counts map[string]int64 // guarded by mu: outcomes, for Outcomes
 }
 
-// response counts one SIP response sent.
-func (m *Metrics) response(status int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.responses == nil {
-		m.responses = map[int]int64{}
+func (m *Metrics) init() {
+	m.once.Do(func() {
+		m.reg = prometheus.NewRegistry()
+		m.outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callflow_calls_total", Help: "Calls ended or refused, by outcome."}, []string{"outcome"})
+		m.responses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callflow_sip_responses_total", Help: "SIP responses sent, by status code (retransmissions not counted)."}, []string{"code"})
+		m.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callflow_calls_refused_total", Help: "Calls refused before they were answered, by cause."}, []string{"cause"})
+		m.answer = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "callflow_answer_seconds", Help: "Time from an INVITE to its 200 OK.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}})
+		m.duration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "callflow_call_duration_seconds", Help: "Length of confirmed calls, from the ACK to the end.",
+			Buckets: []float64{1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600}})
+		m.store = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "callflow_store_write_seconds", Help: "Time a store write takes, from queued to durable.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5}})
+		gauge := func(name, help string, v *atomic.Int64) prometheus.Collector {
+			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(v.Load()) })
+		}
+		counter := func(name, help string, v *atomic.Int64) prometheus.Collector {
+			return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v.Load()) })
+		}
+		m.reg.MustRegister(
+			gauge("callflow_calls_active", "Calls answered and not yet ended.", &m.CallsActive),
+			counter("callflow_vm_steps_total", "Effects the calls' machines returned.", &m.VMSteps),
+			counter("callflow_rtp_packets_sent_total", "RTP packets sent to callers.", &m.PacketsSent),
+			counter("callflow_rtp_packets_received_total", "RTP packets received from callers.", &m.PacketsReceived),
+			counter("callflow_errors_total", "Calls that failed through no fault of the caller's.", &m.Errors),
+			m.outcomes, m.responses, m.refusals, m.answer, m.duration, m.store,
+			collectors.NewGoCollector(), // go_goroutines, go_memstats_heap_inuse_bytes…
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		)
+	})
+}
+
+// Register adds collectors of the caller's (the store's, say) to what
+// WritePrometheus writes.
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	m.init()
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			return err
+		}
 	}
-	m.responses[status]++
+	return nil
+}
+
+// Registry is the registry the metrics are in, for an HTTP handler of
+// its own (promhttp.HandlerFor).
+func (m *Metrics) Registry() *prometheus.Registry {
+	m.init()
+	return m.reg
 }
 
 // outcome counts one call that ended or was refused: its ending, such
 // as caller-hung-up, or refused-403.
 func (m *Metrics) outcome(o string) {
+	m.init()
+	m.outcomes.WithLabelValues(o).Inc()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.outcomes == nil {
-		m.outcomes = map[string]int64{}
+	if m.counts == nil {
+		m.counts = map[string]int64{}
 	}
-	m.outcomes[o]++
+	m.counts[o]++
+}
+
+// refused counts a call refused before it was answered, by cause.
+func (m *Metrics) refused(cause string) {
+	m.init()
+	m.refusals.WithLabelValues(cause).Inc()
+}
+
+// response counts one SIP response sent.
+func (m *Metrics) response(status int) {
+	m.init()
+	m.responses.WithLabelValues(strconv.Itoa(status)).Inc()
+}
+
+// answered records the time from an INVITE to its 200 OK.
+func (m *Metrics) answered(d time.Duration) {
+	m.init()
+	m.answer.Observe(d.Seconds())
+}
+
+// lasted records a confirmed call's length.
+func (m *Metrics) lasted(d time.Duration) {
+	m.init()
+	m.duration.Observe(d.Seconds())
+}
+
+// StoreWrite records how long a store write took; give it to the store
+// (store.Store.OnWrite).
+func (m *Metrics) StoreWrite(d time.Duration) {
+	m.init()
+	m.store.Observe(d.Seconds())
 }
 
 // Outcomes returns the number of calls by outcome.
 func (m *Metrics) Outcomes() map[string]int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make(map[string]int64, len(m.outcomes))
-	for k, v := range m.outcomes {
+	out := make(map[string]int64, len(m.counts))
+	for k, v := range m.counts {
 		out[k] = v
 	}
 	return out
@@ -60,41 +147,19 @@ func (m *Metrics) Outcomes() map[string]int64 {
 
 // WritePrometheus writes the metrics in the Prometheus text format.
 func (m *Metrics) WritePrometheus(out io.Writer) error {
-	w := new(strings.Builder)
-	metric := func(name, kind, help string, v int64) {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", name, help, name, kind, name, v)
+	m.init()
+	families, err := m.reg.Gather()
+	if err != nil {
+		return err
 	}
-	metric("callflow_calls_active", "gauge", "Calls answered and not yet ended.", m.CallsActive.Load())
-	fmt.Fprintf(w, "# HELP callflow_calls_total Calls ended or refused, by outcome.\n# TYPE callflow_calls_total counter\n")
-	outcomes := m.Outcomes()
-	keys := make([]string, 0, len(outcomes))
-	for k := range outcomes {
-		keys = append(keys, k)
+	var b bytes.Buffer
+	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			return err
+		}
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		fmt.Fprintf(w, "callflow_calls_total{outcome=%q} %d\n", k, outcomes[k])
-	}
-	fmt.Fprintf(w, "# HELP callflow_sip_responses_total SIP responses sent, by status code.\n# TYPE callflow_sip_responses_total counter\n")
-	m.mu.Lock()
-	codes := make([]int, 0, len(m.responses))
-	for c := range m.responses {
-		codes = append(codes, c)
-	}
-	slices.Sort(codes)
-	for _, c := range codes {
-		fmt.Fprintf(w, "callflow_sip_responses_total{code=\"%d\"} %d\n", c, m.responses[c])
-	}
-	m.mu.Unlock()
-	metric("callflow_vm_steps_total", "counter", "Effects the calls' machines returned.", m.VMSteps.Load())
-	metric("callflow_rtp_packets_sent_total", "counter", "RTP packets sent to callers.", m.PacketsSent.Load())
-	metric("callflow_rtp_packets_received_total", "counter", "RTP packets received from callers.", m.PacketsReceived.Load())
-	metric("callflow_errors_total", "counter", "Calls that failed through no fault of the caller's.", m.Errors.Load())
-	var mem runtime.MemStats
-	runtime.ReadMemStats(&mem)
-	metric("go_goroutines", "gauge", "Goroutines that currently exist.", int64(runtime.NumGoroutine()))
-	metric("go_memstats_heap_inuse_bytes", "gauge", "Bytes in in-use heap spans.", int64(mem.HeapInuse))
-	_, err := io.WriteString(out, w.String())
+	_, err = out.Write(b.Bytes())
 	return err
 }
 

@@ -308,10 +308,30 @@ func newCallID() string {
 	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
 }
 
-// refuse answers an INVITE with a final status and counts the outcome.
-func (s *Server) refuse(tx sip.ServerTransaction, req *sip.Request, status int, reason string) {
-	s.Metrics.outcome(fmt.Sprintf("refused-%d", status))
+// refuse answers an INVITE with a final status and counts the outcome
+// and the cause.
+func (s *Server) refuse(tx sip.ServerTransaction, req *sip.Request, status int, reason, cause string) {
+	s.counted(status, cause)
 	s.dialogs.Respond(tx, req, status, reason)
+}
+
+// counted counts a call refused with status for cause.
+func (s *Server) counted(status int, cause string) {
+	s.Metrics.outcome(fmt.Sprintf("refused-%d", status))
+	s.Metrics.refused(cause)
+}
+
+// routeCause names why the routing table refused a call.
+func routeCause(d route.Decision) string {
+	switch {
+	case d.Status == 403:
+		return "stranger"
+	case d.Status == 404:
+		return "unknown-number"
+	case d.Flow != "":
+		return "flow-disabled"
+	}
+	return "no-flow"
 }
 
 func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -325,41 +345,43 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if !s.begin() {
-		s.refuse(tx, req, sip.StatusServiceUnavailable, "Shutting Down")
+		s.refuse(tx, req, sip.StatusServiceUnavailable, "Shutting Down", "shutting-down")
 		return
 	}
 	defer s.calls.Done()
 	live := s.live.Load()
 	if live == nil {
-		s.refuse(tx, req, sip.StatusServiceUnavailable, "No Configuration Is Live")
+		s.refuse(tx, req, sip.StatusServiceUnavailable, "No Configuration Is Live", "no-configuration")
 		return
 	}
 	src, err := netip.ParseAddrPort(req.Source())
 	if err != nil {
-		s.refuse(tx, req, sip.StatusBadRequest, "Bad Request")
+		s.refuse(tx, req, sip.StatusBadRequest, "Bad Request", "bad-request")
 		return
 	}
+	started := time.Now()
 	d := live.Table.Route(src.Addr(), req.Recipient.User)
 	if d.Status != 0 {
 		s.log.Info("call refused", "from", src, "to", req.Recipient.User, "status", d.Status, "reason", d.Reason)
-		s.refuse(tx, req, d.Status, d.Reason)
+		s.refuse(tx, req, d.Status, d.Reason, routeCause(d))
 		return
 	}
 	prog := live.Programs[d.Flow]
 	if prog == nil {
-		s.refuse(tx, req, sip.StatusInternalServerError, "Flow Not Loaded")
+		s.refuse(tx, req, sip.StatusInternalServerError, "Flow Not Loaded", "flow-not-loaded")
 		return
 	}
 	dlg, err := s.dialogs.Accept(req, tx)
 	if err != nil {
 		s.Metrics.outcome("refused-invalid")
+		s.Metrics.refused("invalid-invite")
 		return // Accept answered it
 	}
 	defer dlg.Close()
 	conn, port, err := s.ports.listen()
 	if err != nil {
 		s.log.Error("no RTP port", "err", err)
-		s.Metrics.outcome("refused-503")
+		s.counted(503, "no-media-port")
 		dlg.Reject(sip.StatusServiceUnavailable, "No Media Port")
 		return
 	}
@@ -371,12 +393,15 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if lateOffer {
 		body = sdp.Offer() // the answer comes in the ACK
 	} else if body, neg, err = sdp.Answer(req.Body()); err != nil {
-		status, reason := sip.StatusBadRequest, "Bad Request"
-		if errors.Is(err, media.ErrNoCommonCodec) || errors.Is(err, media.ErrAddressFamily) {
-			status, reason = 488, "Not Acceptable Here"
+		status, reason, cause := sip.StatusBadRequest, "Bad Request", "bad-sdp"
+		switch {
+		case errors.Is(err, media.ErrNoCommonCodec):
+			status, reason, cause = 488, "Not Acceptable Here", "no-common-codec"
+		case errors.Is(err, media.ErrAddressFamily):
+			status, reason, cause = 488, "Not Acceptable Here", "address-family"
 		}
 		s.log.Info("call refused", "from", src, "status", status, "err", err)
-		s.Metrics.outcome(fmt.Sprintf("refused-%d", status))
+		s.counted(status, cause)
 		dlg.Reject(status, reason, sip.NewHeader("Warning", fmt.Sprintf("399 callflow %q", err.Error())))
 		return
 	}
@@ -408,20 +433,24 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		switch {
 		case errors.As(err, &refused):
 			log.Info("call refused", "status", refused.Status, "reason", refused.Reason)
-			s.Metrics.outcome(fmt.Sprintf("refused-%d", refused.Status))
+			cause := fmt.Sprintf("refused-%d", refused.Status)
+			if refused.Status == 402 {
+				cause = "no-credits"
+			}
+			s.counted(refused.Status, cause)
 			dlg.Reject(refused.Status, refused.Reason)
 			return
 		case errors.Is(err, errStoreTimeout):
 			log.Error("call refused: the store did not answer in time", "timeout", s.beginTimeout())
 			s.Metrics.Errors.Add(1)
-			s.Metrics.outcome("refused-503")
+			s.counted(503, "store-timeout")
 			dlg.Reject(sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
 			late()
 			return
 		case err != nil:
 			log.Error("call not begun", "err", err)
 			s.Metrics.Errors.Add(1)
-			s.Metrics.outcome("refused-500")
+			s.counted(500, "server-error")
 			dlg.Reject(sip.StatusInternalServerError, "Server Error")
 			return
 		}
@@ -442,6 +471,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	calls := &callDialog{sdp: sdp, sess: sess, keys: keys}
 	dlg.SetHandler(calls)
 
+	s.Metrics.answered(time.Since(started))
 	ack, err := dlg.Answer(ctx, body)
 	if err == nil && lateOffer {
 		if neg, err = sdp.ReadAnswer(ack.Body()); err != nil {
@@ -480,6 +510,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	s.Metrics.CallsActive.Add(1)
+	confirmed := time.Now()
 	sess.Hooks = append(hooks, stepCounter{&s.Metrics.VMSteps})
 	log.Info("call answered", "from", src)
 	final, err := sess.Run(ctx, prog)
@@ -501,6 +532,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		cause = sess.Stopped
 	}
 	s.Metrics.CallsActive.Add(-1) // before end: whoever sees the record sees the gauge down
+	s.Metrics.lasted(time.Since(confirmed))
 	end(final, cause)
 	s.Metrics.outcome(Ending(final, cause))
 	if final.Reason != vm.ReasonCallerHungUp && dlg.Context().Err() == nil {

@@ -221,7 +221,11 @@ func TestCallIsAnsweredPlaysAndHangsUp(t *testing.T) {
 	}
 	var text strings.Builder
 	m.WritePrometheus(&text)
-	for _, want := range []string{"# TYPE callflow_calls_total counter\n", `callflow_calls_total{outcome="flow-end"} 1` + "\n", "callflow_calls_active "} {
+	for _, want := range []string{
+		"# TYPE callflow_calls_total counter\n", `callflow_calls_total{outcome="flow-end"} 1` + "\n", "callflow_calls_active ",
+		`callflow_sip_responses_total{code="200"} 1` + "\n", "callflow_answer_seconds_count 1\n",
+		"callflow_call_duration_seconds_count 1\n", "go_goroutines ", "go_memstats_heap_inuse_bytes ",
+	} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("/metrics lacks %q:\n%s", want, text.String())
 		}
@@ -244,6 +248,16 @@ func TestRefusals(t *testing.T) {
 	}
 	if got := srv.Metrics.Outcomes(); got["refused-404"] != 1 || got["refused-480"] != 2 {
 		t.Errorf("outcomes %v, want refused-404: 1, refused-480: 2", got)
+	}
+	var text strings.Builder
+	srv.Metrics.WritePrometheus(&text)
+	for _, want := range []string{
+		`callflow_calls_refused_total{cause="unknown-number"} 1`, `callflow_calls_refused_total{cause="flow-disabled"} 1`,
+		`callflow_calls_refused_total{cause="no-flow"} 1`, `callflow_sip_responses_total{code="480"} 2`,
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, text.String())
+		}
 	}
 	// A server whose trunk is elsewhere refuses this caller, whatever it dials.
 	strange := startServer(t, "203.0.113.0/24")
