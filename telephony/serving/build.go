@@ -63,10 +63,13 @@ func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
 	for _, t := range m.Trunks {
 		table.Trunks = append(table.Trunks, t.InboundFrom...)
 	}
+	enabled := make(map[string]bool, len(m.Flows))
+	for _, f := range m.Flows {
+		enabled[f.Name] = f.Enabled
+	}
 	types := map[string]string{}
 	for _, n := range m.Numbers {
-		f, ok := m.Flow(n.Flow)
-		table.Numbers[n.E164] = route.Number{Name: n.Name, Flow: n.Flow, Enabled: ok && f.Enabled}
+		table.Numbers[n.E164] = route.Number{Name: n.Name, Flow: n.Flow, Enabled: enabled[n.Flow]}
 		types[n.E164] = n.Type
 	}
 	programs := map[string]*vm.Program{}
