@@ -16,13 +16,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/callflow/callflow/store"
+	"github.com/callflow/callflow/telephony"
 	"github.com/callflow/callflow/telephony/node"
 )
 
 func newServeCmd() *cobra.Command {
 	var db, listen, rtpPorts, httpAddr, inventory string
 	var grace, billingEvery time.Duration
-	var withPprof bool
+	var withPprof, anyMedia bool
+	var advertise string
 	nodeName, _ := os.Hostname()
 	cmd := &cobra.Command{
 		Use:   "serve [DIR]",
@@ -40,7 +42,18 @@ Only the trunk's networks may deliver calls (403 for anyone else); a number
 with no flow, or a disabled one, gets 480. Every call is metered while it
 runs, at the incoming rate of its number's type; a call whose first minute
 is not covered is refused (402), and one that runs out of credits ends.
-Every call leaves a record (callflow calls list).
+Every call leaves a record (callflow calls list). A call's minutes start
+when the caller acknowledges the answer (ACK): a call whose 200 OK is never
+acknowledged, or that a CANCEL crossed, is not charged.
+
+Calls are SIP dialogs: re-INVITE and UPDATE hold, resume or move a call in
+progress, session timers (RFC 4028) are honoured, an INVITE without SDP
+gets an offer, and over TCP the server's requests use the caller's
+connection. Media is symmetric: RTP goes back to where the caller's
+packets come from (a caller behind NAT is heard and hears), and leaves
+every 20 ms for the whole call. Behind a one-to-one NAT, --advertise names
+the public address in Contact and SDP. A store that does not answer within
+5 s gets new calls refused with 503 while the rest goes on.
 
 Prompts were prepared when the flows were applied (spoken ones with
 espeak-ng, audio files converted to 8 kHz, https audio fetched) and are
@@ -70,7 +83,8 @@ with an error naming the listener and why; meanwhile /readyz answers 503
 with that reason. Transfers to users and groups
 take their unavailable branch until phones can register.`,
 		Example: `  callflow serve examples/acme
-  callflow serve --listen 0.0.0.0:5060 --rtp-ports 20000-29999 --db postgres://callflow@db/callflow`,
+  callflow serve --listen 0.0.0.0:5060 --rtp-ports 20000-29999 --db postgres://callflow@db/callflow
+  callflow serve --listen 10.0.0.5:5060 --advertise 203.0.113.7`,
 		Args: argsBetween(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			addr, err := netip.ParseAddrPort(listen)
@@ -80,6 +94,17 @@ take their unavailable branch until phones can register.`,
 			lo, hi, err := parsePorts(rtpPorts)
 			if err != nil {
 				return err
+			}
+			var sipOpts []telephony.Option
+			if advertise != "" {
+				a, err := netip.ParseAddr(advertise)
+				if err != nil {
+					return usagef("--advertise %q: write the IP address callers reach this server at, such as 203.0.113.7", advertise)
+				}
+				sipOpts = append(sipOpts, telephony.WithAdvertisedAddr(a))
+			}
+			if anyMedia {
+				sipOpts = append(sipOpts, telephony.WithMediaFromAnywhere())
 			}
 			if strings.TrimSpace(nodeName) == "" {
 				return usagef("--node: name this server, such as --node sip-1 (the host's name is the default, and it has none)")
@@ -107,7 +132,7 @@ take their unavailable branch until phones can register.`,
 			err = node.Run(ctx, node.Config{
 				Store: st, Listen: addr, RTPLow: lo, RTPHigh: hi, HTTP: httpAddr, Pprof: withPprof,
 				Grace: grace, BillingEvery: billingEvery, Node: nodeName, Recordings: recordingsDir(db),
-				Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), Out: cmd.OutOrStdout(),
+				Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), Out: cmd.OutOrStdout(), SIP: sipOpts,
 			})
 			if err != nil {
 				return &exitError{code: exitFail, msg: err.Error()}
@@ -124,6 +149,8 @@ take their unavailable branch until phones can register.`,
 	cmd.Flags().StringVar(&nodeName, "node", nodeName, "this server's name among the nodes that share the store (each needs its own, the same across restarts); after a crash a node closes only its own calls")
 	cmd.Flags().BoolVar(&withPprof, "pprof", false, "also serve Go's profiles on --http under /debug/pprof/ (for finding what a busy server spends its time on)")
 	cmd.Flags().DurationVar(&billingEvery, "billing-every", time.Hour, "how often to run the monthly billing job; 0 runs it only at start")
+	cmd.Flags().StringVar(&advertise, "advertise", "", "the IP address to name in Contact and SDP when callers reach this server at another than --listen's (a one-to-one NAT)")
+	cmd.Flags().BoolVar(&anyMedia, "media-from-anywhere", false, "let a call's media latch onto the first RTP packet from any host, not only the SDP's or the INVITE's (for a carrier whose media hosts are named nowhere)")
 	return cmd
 }
 

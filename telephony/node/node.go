@@ -64,6 +64,8 @@ type Config struct {
 	// Out receives the lines an operator watches for: the version served
 	// and where, each reload, stopping and stopped; io.Discard when nil.
 	Out io.Writer
+	// SIP configures the SIP server (telephony.WithAdvertisedAddr…).
+	SIP []telephony.Option
 }
 
 // ErrListenerDied is returned (wrapped) by Run when a listener's Serve
@@ -165,9 +167,10 @@ func start(ctx context.Context, cfg Config) (_ *node, err error) {
 	if n.live, err = n.b.Build(ctx); err != nil {
 		return nil, err
 	}
-	if n.srv, err = telephony.NewServer(cfg.Listen, cfg.RTPLow, cfg.RTPHigh, n.log); err != nil {
+	if n.srv, err = telephony.NewServer(cfg.Listen, cfg.RTPLow, cfg.RTPHigh, n.log, cfg.SIP...); err != nil {
 		return nil, err
 	}
+	cfg.Store.OnWrite(n.srv.Metrics.StoreWrite)
 	n.srv.Load(n.live)
 	if n.udp == nil {
 		if n.udp, err = net.ListenPacket("udp", cfg.Listen.String()); err != nil {
