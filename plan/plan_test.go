@@ -396,9 +396,9 @@ func TestAudioAndProgramChanges(t *testing.T) {
 }
 
 // prep is the runtime's prompt preparer, caching in the test's directory.
-// It speaks with espeak-ng, which make test installs.
+// It speaks with espeak-ng and converts with sox, which make test installs.
 func prep(t *testing.T) plan.Preparer {
 	t.Helper()
-	tooltest.Require(t, "espeak-ng", "espeak-ng")
+	tooltest.RequireSpeech(t)
 	return &prompt.Cache{Dir: t.TempDir()}
 }

@@ -23,3 +23,12 @@ func Require(t testing.TB, program, pkg string) string {
 	t.Skipf("%s is not installed: apt-get install %s", program, pkg)
 	return ""
 }
+
+// RequireSpeech ends the test, as Require does, unless the tools that
+// prepare spoken prompts are installed: espeak-ng, which speaks at
+// 22.05 kHz, and sox, which converts that to the 8 kHz of calls.
+func RequireSpeech(t testing.TB) {
+	t.Helper()
+	Require(t, "espeak-ng", "espeak-ng")
+	Require(t, "sox", "sox")
+}

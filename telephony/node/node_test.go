@@ -24,7 +24,7 @@ import (
 // acme is a store with examples/acme applied.
 func acme(t *testing.T) *store.Store {
 	t.Helper()
-	tooltest.Require(t, "espeak-ng", "espeak-ng") // acme speaks
+	tooltest.RequireSpeech(t) // acme speaks
 	st := storetest.Open(t, filepath.Join(t.TempDir(), "callflow.db"))
 	storetest.ApplyDir(t, st, filepath.Join("..", "..", "examples", "acme"))
 	return st

@@ -28,7 +28,7 @@ func BenchmarkCallStoreWork(b *testing.B) {
 	ctx := context.Background()
 	dir := filepath.Join("..", "..", "examples", "acme")
 	st := storetest.Open(b, filepath.Join(b.TempDir(), "bench.db"))
-	tooltest.Require(b, "espeak-ng", "espeak-ng")
+	tooltest.RequireSpeech(b)
 	storetest.ApplyDir(b, st, dir)
 	ledger, err := liveLedger(ctx, st)
 	if err != nil {

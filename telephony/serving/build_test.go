@@ -17,7 +17,7 @@ import (
 // callflow) or damaged is not served: Build says why and what to do, and
 // panics on nothing.
 func TestBuildNeedsTheTypedModel(t *testing.T) {
-	tooltest.Require(t, "espeak-ng", "espeak-ng") // acme speaks
+	tooltest.RequireSpeech(t) // acme speaks
 	ctx := context.Background()
 	st := storetest.Open(t, filepath.Join(t.TempDir(), "callflow.db"))
 	storetest.ApplyDir(t, st, filepath.Join("..", "..", "examples", "acme"))

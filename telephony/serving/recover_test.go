@@ -85,7 +85,7 @@ func TestRecoverTouchesOnlyItsNode(t *testing.T) {
 // here every 50 ms), so that a crash loses only its last moments; the
 // call's end stops the updates, and the record is closed once.
 func TestRunningCallRecordKeepsUp(t *testing.T) {
-	tooltest.Require(t, "espeak-ng", "espeak-ng") // acme speaks
+	tooltest.RequireSpeech(t) // acme speaks
 	ctx := context.Background()
 	st := storetest.Open(t, filepath.Join(t.TempDir(), "callflow.db"))
 	storetest.ApplyDir(t, st, filepath.Join("..", "..", "examples", "acme"))

@@ -108,7 +108,7 @@ func (f *freezer) thaw() {
 // within its deadline, OPTIONS are answered all the while, and once the
 // store answers again, calls are answered again.
 func TestStoreThatDoesNotAnswer(t *testing.T) {
-	tooltest.Require(t, "espeak-ng", "espeak-ng")
+	tooltest.RequireSpeech(t)
 	dsn := storetest.Postgres(t)
 	u, err := url.Parse(dsn)
 	if err != nil {
