@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -86,19 +88,24 @@ func (m *Model) normalise() {
 // one with a field it does not know or without one it needs, and a model
 // that does not pass Validate.
 func Decode(b []byte) (*Model, error) {
-	var head struct {
-		FormatVersion *int `json:"format_version"`
-	}
-	if err := json.Unmarshal(b, &head); err != nil {
+	var tree any
+	raw := json.NewDecoder(bytes.NewReader(b))
+	raw.UseNumber()
+	if err := raw.Decode(&tree); err != nil {
 		return nil, fmt.Errorf("typed live model is damaged: %w", err)
 	}
-	switch {
-	case head.FormatVersion == nil:
-		return nil, fmt.Errorf("typed live model is damaged: it has no format_version")
-	case *head.FormatVersion != FormatVersion:
-		return nil, fmt.Errorf("%w: format %d, and this callflow reads format %d. Apply the configuration again with this callflow (callflow apply, or callflow serve DIR)", ErrFormat, *head.FormatVersion, FormatVersion)
+	if _, err := raw.Token(); err != io.EOF {
+		return nil, fmt.Errorf("typed live model is damaged: data after its end")
 	}
-	if err := requireFields(b, reflect.TypeFor[envelope](), ""); err != nil {
+	top, _ := tree.(map[string]any)
+	version, ok := top["format_version"].(json.Number)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("typed live model is damaged: it has no format_version number")
+	case version.String() != strconv.Itoa(FormatVersion):
+		return nil, fmt.Errorf("%w: format %s, and this callflow reads format %d. Apply the configuration again with this callflow (callflow apply, or callflow serve DIR)", ErrFormat, version, FormatVersion)
+	}
+	if err := requireFields(tree, reflect.TypeFor[envelope](), ""); err != nil {
 		return nil, fmt.Errorf("typed live model is damaged: %w", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -106,9 +113,6 @@ func Decode(b []byte) (*Model, error) {
 	var e envelope
 	if err := dec.Decode(&e); err != nil {
 		return nil, fmt.Errorf("typed live model is damaged: %w", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("typed live model is damaged: data after its end")
 	}
 	if err := e.Model.Validate(); err != nil {
 		return nil, fmt.Errorf("typed live model is damaged: %w", err)
@@ -118,21 +122,20 @@ func Decode(b []byte) (*Model, error) {
 
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 
-// requireFields checks that the JSON value b holds every field of t (a
-// struct, or a slice or map of them) that encoding/json would fill, at
-// every depth: a missing field would otherwise decode as its zero value,
-// and a number answered by no flow looks the same as a damaged one.
-func requireFields(b []byte, t reflect.Type, path string) error {
+// requireFields checks that v, the JSON value of a t (a struct, or a
+// slice or map of them) decoded as any, holds every field that
+// encoding/json would fill, at every depth: a missing field would
+// otherwise decode as its zero value, and a number answered by no flow
+// looks the same as a damaged one. It walks a tree parsed once, so that
+// checking costs one more parse however deep the model.
+func requireFields(v any, t reflect.Type, path string) error {
 	if reflect.PointerTo(t).Implements(textUnmarshaler) {
 		return nil // a leaf, such as netip.Prefix
 	}
-	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) && t.Kind() != reflect.Struct {
-		return fmt.Errorf("%s is null", where(path))
-	}
 	switch t.Kind() {
 	case reflect.Struct:
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(b, &fields); err != nil || fields == nil {
+		fields, ok := v.(map[string]any)
+		if !ok {
 			return fmt.Errorf("%s is not an object", where(path))
 		}
 		for i := range t.NumField() {
@@ -153,22 +156,28 @@ func requireFields(b []byte, t reflect.Type, path string) error {
 			}
 		}
 	case reflect.Slice:
-		var items []json.RawMessage
-		if err := json.Unmarshal(b, &items); err != nil {
+		if v == nil {
+			return fmt.Errorf("%s is null", where(path))
+		}
+		items, ok := v.([]any)
+		if !ok {
 			return fmt.Errorf("%s is not a list", where(path))
 		}
-		for i, raw := range items {
-			if err := requireFields(raw, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+		for i, item := range items {
+			if err := requireFields(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}
 		}
 	case reflect.Map:
-		var items map[string]json.RawMessage
-		if err := json.Unmarshal(b, &items); err != nil {
+		if v == nil {
+			return fmt.Errorf("%s is null", where(path))
+		}
+		items, ok := v.(map[string]any)
+		if !ok {
 			return fmt.Errorf("%s is not an object", where(path))
 		}
-		for k, raw := range items {
-			if err := requireFields(raw, t.Elem(), fmt.Sprintf("%s[%q]", path, k)); err != nil {
+		for k, item := range items {
+			if err := requireFields(item, t.Elem(), fmt.Sprintf("%s[%q]", path, k)); err != nil {
 				return err
 			}
 		}

@@ -70,7 +70,9 @@ func TestDecodeRefuses(t *testing.T) {
 		name, in, want string
 	}{
 		{"not JSON", "{", "damaged"},
-		{"no version", `{"model":{}}`, "no format_version"},
+		{"no version", `{"model":{}}`, "no format_version number"},
+		{"not an object", `[1]`, "no format_version number"},
+		{"version as text", `{"format_version":"1","model":{}}`, "no format_version number"},
 		{"unknown field", strings.Replace(good, `"partner":false`, `"partner":false,"reseller":true`, 1), `unknown field "reseller"`},
 		{"missing field", strings.Replace(good, `"enabled":true,`, ``, 1), `has no field "enabled"`},
 		{"missing list", strings.Replace(good, `"members":["bob","ann"]`, `"members":null`, 1), "model.groups[0].members is null"},
