@@ -35,9 +35,12 @@ func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(err
 	if err := b.Store.SaveCall(ctx, rec); err != nil {
 		return nil, nil, fmt.Errorf("opening the call's record: %w", err)
 	}
-	// From here on the call's own work does not give up with ctx: a
-	// reservation or a record that was started is finished.
+	// From here on the call's own work does not give up with ctx (a
+	// reservation or a record that was started is finished), but each
+	// step has a deadline of its own: a store that does not answer leaves
+	// the minute to the next tick, or the call to crash repair.
 	work := context.WithoutCancel(ctx)
+	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(work, writeDeadline) }
 	meter := &billing.Meter{Ledger: ledger, CallID: c.ID, Rate: rate}
 	if err := meter.Reserve(ctx, now); err != nil {
 		// Refused: the record says why, and the meter holds nothing.
@@ -47,7 +50,9 @@ func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(err
 			rec.Ending = "no-credits"
 			refusal = &telephony.ErrRefused{Status: 402, Reason: "Payment Required"}
 		}
-		if err := b.Store.SaveCall(work, rec); err != nil {
+		sctx, cancel := step()
+		defer cancel()
+		if err := b.Store.SaveCall(sctx, rec); err != nil {
 			b.Log.Error("call record", "call", c.ID, "err", err)
 		}
 		return nil, nil, refusal
@@ -72,7 +77,9 @@ func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(err
 			return
 		}
 		t := time.Now()
-		switch err := meter.Tick(work, t); {
+		sctx, cancel := step()
+		defer cancel()
+		switch err := meter.Tick(sctx, t); {
 		case errors.Is(err, billing.ErrCreditsExhausted):
 			b.Log.Warn("credits exhausted: ending the call", "call", c.ID)
 			stop(err)
@@ -81,7 +88,7 @@ func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(err
 			b.Log.Error("meter", "call", c.ID, "err", err)
 		}
 		rec.LastSeenAt, rec.Path = t, path.Path()
-		if err := b.Store.SaveCall(work, rec); err != nil {
+		if err := b.Store.SaveCall(sctx, rec); err != nil {
 			b.Log.Error("call record", "call", c.ID, "err", err)
 		}
 		minutes++
@@ -105,7 +112,9 @@ func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(err
 			timer.Stop()
 		}
 		t := time.Now()
-		if err := meter.Stop(work, t); err != nil {
+		sctx, cancel := step()
+		defer cancel()
+		if err := meter.Stop(sctx, t); err != nil {
 			b.Log.Error("meter", "call", c.ID, "err", err)
 		}
 		rec.Path, rec.EndedAt, rec.LastSeenAt = path.Path(), t, t
@@ -114,12 +123,16 @@ func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(err
 		if s, ok := b.recorded.LoadAndDelete(c.ID); ok {
 			rec.RecordingS = s.(int64)
 		}
-		if err := b.Store.SaveCall(work, rec); err != nil {
+		if err := b.Store.SaveCall(sctx, rec); err != nil {
 			b.Log.Error("call record", "call", c.ID, "err", err)
 		}
 	}
 	return []vm.Hook{confirm, meter, path}, end, nil
 }
+
+// writeDeadline bounds each store step of a call in progress: a minute's
+// charge, its record's update, its end.
+const writeDeadline = 10 * time.Second
 
 // answerHook calls its function when the machine answers the call: the
 // server runs the machine once the caller has confirmed the answer.
