@@ -70,15 +70,18 @@ func (l *listener) Close() error {
 }
 
 // syncBuffer is what Run prints. serving is closed once Run says it
-// serves.
+// serves; waitFor waits for any text.
 type syncBuffer struct {
 	mu      sync.Mutex
 	b       bytes.Buffer
 	serving chan struct{}
 	once    sync.Once
+	wrote   chan struct{} // closed and replaced at each write; guarded by mu
 }
 
-func newBuffer() *syncBuffer { return &syncBuffer{serving: make(chan struct{})} }
+func newBuffer() *syncBuffer {
+	return &syncBuffer{serving: make(chan struct{}), wrote: make(chan struct{})}
+}
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
@@ -86,7 +89,30 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	if bytes.HasPrefix(p, []byte("callflow serves")) {
 		b.once.Do(func() { close(b.serving) })
 	}
-	return b.b.Write(p)
+	n, err := b.b.Write(p)
+	close(b.wrote)
+	b.wrote = make(chan struct{})
+	return n, err
+}
+
+// waitFor returns once what was written contains s, failing the test if
+// it has not in a minute.
+func (b *syncBuffer) waitFor(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for {
+		b.mu.Lock()
+		found, wrote := strings.Contains(b.b.String(), s), b.wrote
+		b.mu.Unlock()
+		if found {
+			return
+		}
+		select {
+		case <-wrote:
+		case <-deadline:
+			t.Fatalf("%q was never written; got %q", s, b.String())
+		}
+	}
 }
 
 func (b *syncBuffer) String() string {
@@ -186,5 +212,48 @@ func TestStartFailsCleanly(t *testing.T) {
 	case <-tcp.closed:
 	default:
 		t.Error("the TCP listener given was not closed")
+	}
+}
+
+// A new version applied while the node runs is loaded; one that cannot be
+// served is logged and the version before goes on.
+func TestReloadLoadsNewVersions(t *testing.T) {
+	st := acme(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, logs := newBuffer(), newBuffer()
+	cfg := config(t, st, newListener(t), out)
+	cfg.ReloadEvery = 10 * time.Millisecond
+	cfg.Log = slog.New(slog.NewTextHandler(logs, nil))
+	done := make(chan error, 1)
+	go func() { done <- node.Run(ctx, cfg) }()
+	<-out.serving
+	reapply := func(withModel bool) {
+		t.Helper()
+		cur, err := st.Live(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := store.Change{Base: cur.Version.ID, Config: cur.Config, Hash: cur.Version.Hash, Kind: "apply"}
+		if withModel {
+			c.Live = cur.Model
+		}
+		for name, v := range cur.Flows {
+			c.Flows = append(c.Flows, store.FlowInput{Flow: name, Use: v})
+		}
+		if _, err := st.Apply(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reapply(true)
+	out.waitFor(t, "serving version 2\n")
+	reapply(false)
+	logs.waitFor(t, `msg="new version not loaded; the old one goes on" version=3`)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if strings.Contains(out.String(), "serving version 3") {
+		t.Errorf("a version without a typed model was loaded: %q", out)
 	}
 }
