@@ -1,6 +1,10 @@
-// Package billing prices what an organisation uses: the monthly fees of
-// numbers and of the recording storage plan (S1, S7, S8). The ledger,
-// purchases, usage and the call meter build on it.
+// Package billing prices what an organisation uses and keeps its
+// prepaid credits: the rate card, the monthly fees of numbers and of the
+// recording storage plan (S1, S7, S8), the ledger with its purchases and
+// usage, the call meter, and recording storage. What it is configured
+// with comes from the live version's typed model (LiveModel; NewLedger,
+// NewRecordings, NewRateCard and MonthlyFees read it), never from the
+// configuration's text; RunJob is the monthly billing job.
 package billing
 
 import (
