@@ -2,7 +2,9 @@
 // caller presses, how each agent answers, what the caller does at the
 // voicemail beep. It drives the same vm.Machine the SIP runtime drives,
 // with a host that answers each effect from the script instead of the
-// network. `callflow simulate` and flow tests (`callflow test`) use it.
+// network. Run simulates one call (`callflow simulate`); RunTest runs one
+// flow test and compares the call with what the test expects (`callflow
+// test`).
 package sim
 
 import (
