@@ -42,6 +42,13 @@ fuzz:
 	$(GO) test ./lang -run '^$$' -fuzz '^FuzzFormat$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./compiler -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/wav -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./live -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./vm -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./telephony/media -run '^$$' -fuzz '^FuzzAnswer$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./telephony/media -run '^$$' -fuzz '^FuzzTelephoneEvent$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./telephony/route -run '^$$' -fuzz '^FuzzRoute$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./telephony/prompt -run '^$$' -fuzz '^FuzzDecodeWAV$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./telephony/dialog -run '^$$' -fuzz '^FuzzParseSessionExpires$$' -fuzztime $(FUZZTIME)
 
 # bench runs the validate benchmark on a generated 10,000-flow repository.
 bench:

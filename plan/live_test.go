@@ -15,7 +15,6 @@ import (
 	"github.com/callflow/callflow/numbers"
 	"github.com/callflow/callflow/plan"
 	"github.com/callflow/callflow/store"
-	"github.com/callflow/callflow/vm"
 )
 
 const typed = `
@@ -231,26 +230,5 @@ func TestApplyStoresLive(t *testing.T) {
 	}
 	if m, _, err := billing.LiveModel(ctx, st); err != nil || !m.Flows[0].Enabled || m.Numbers[0].Flow != "f" {
 		t.Errorf("after the rollback: %+v, %v; want flow f enabled, answering main", m, err)
-	}
-}
-
-// The server looks prompts up with live.PromptKey; apply stores them under
-// plan.PromptKey. They must agree on every kind of constant.
-func TestPromptKeysAgree(t *testing.T) {
-	consts := []vm.Const{
-		{Kind: vm.ConstSay, Text: "Hello."},
-		{Kind: vm.ConstPlay, Text: "audio/a.wav"},
-		{Kind: vm.ConstQueue, Text: "audio/hold.wav"},
-		{Kind: vm.ConstQueue},
-	}
-	for k := vm.ConstKind(0); k < 16; k++ {
-		consts = append(consts, vm.Const{Kind: k, Text: "x"})
-	}
-	for _, c := range consts {
-		a, okA := plan.PromptKey(&c)
-		b, okB := live.PromptKey(&c)
-		if a != b || okA != okB {
-			t.Errorf("%+v: plan says %q %v, live says %q %v", c, a, okA, b, okB)
-		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/callflow/callflow/live"
 	"github.com/callflow/callflow/vm"
 )
 
@@ -35,19 +36,6 @@ type Preparer interface {
 	Prepare(ctx context.Context, kind, what string) ([]byte, error)
 }
 
-// PromptKey names a prompt as a flow's program does: its kind and text,
-// such as "say:Welcome." or "play:audio/welcome.wav". Queue hold music is
-// a play prompt.
-func PromptKey(c *vm.Const) (string, bool) {
-	switch {
-	case c.Kind == vm.ConstSay:
-		return "say:" + c.Text, true
-	case c.Kind == vm.ConstPlay, c.Kind == vm.ConstQueue && c.Text != "":
-		return "play:" + c.Text, true
-	}
-	return "", false
-}
-
 // promptSources returns what each prompt of a flow's program is made
 // from, by prompt key. dir is the repository; an audio file is named
 // relative to the file of the flow that plays it.
@@ -62,7 +50,7 @@ func promptSources(dir string, prog *vm.Program) (map[string]string, error) {
 	}
 	for i := range prog.Consts {
 		c := &prog.Consts[i]
-		k, ok := PromptKey(c)
+		k, ok := live.PromptKey(c) // the key serve looks prompts up by
 		if !ok || out[k] != "" {
 			continue
 		}

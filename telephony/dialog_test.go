@@ -274,7 +274,7 @@ func TestLateOffer(t *testing.T) {
 		t.Errorf("the 200's offer:\n%s", offer)
 	}
 	c.answered(ok)
-	if p.quiet(300 * time.Millisecond) == false {
+	if p.quiet(300*time.Millisecond) == false {
 		t.Error("RTP before the ACK brought the answer: the server cannot know where to send it")
 	}
 	answer := strings.Replace(p.sdp("sendrecv"), "RTP/AVP 0 101", "RTP/AVP 0 101", 1)
@@ -447,7 +447,6 @@ func paramOf(p sip.HeaderParams, k string) string {
 	v, _ := p.Get(k)
 	return v
 }
-
 
 // Behind a one-to-one NAT the server advertises its public address: the
 // 200's Contact and SDP name it, while it listens on its own.
