@@ -668,7 +668,7 @@ func parseSessionExpires(v string) (int, string, bool) {
 	refresher := ""
 	for _, p := range parts[1:] {
 		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
-		if strings.EqualFold(k, "refresher") {
+		if strings.EqualFold(strings.TrimSpace(k), "refresher") {
 			refresher = strings.ToLower(strings.TrimSpace(val))
 			if refresher != "uac" && refresher != "uas" {
 				return 0, "", false
