@@ -149,23 +149,29 @@ func (l *Ledger) BuyOnce(ctx context.Context, key string, amount Micro, user str
 // follow-ups are then done; one that fails is done by a later debit. It
 // reports whether the debit was a replay of an earlier one.
 func (l *Ledger) debit(ctx context.Context, key, kind, actor, memo string, from, to string, amount Micro) (store.Txn, bool, error) {
-	t, replay, err := l.post(ctx, key, kind, actor, memo, from, to, amount)
+	return l.debitWith(ctx, nil, key, kind, actor, memo, from, to, amount)
+}
+
+// debitWith is debit with a call's record written in the same commit
+// (nil for none).
+func (l *Ledger) debitWith(ctx context.Context, call *store.Call, key, kind, actor, memo string, from, to string, amount Micro) (store.Txn, bool, error) {
+	t, replay, err := l.post(ctx, call, key, kind, actor, memo, from, to, amount)
 	if errors.Is(err, ErrInsufficient) && from == Available && !l.outboxClear() {
 		// An auto-recharge that failed before is still due: do it now
 		// and, if it bought credits, try once more, rather than refuse a
 		// call the recharge would have paid for.
 		if bought, _ := l.followUp(ctx); bought {
-			return l.post(ctx, key, kind, actor, memo, from, to, amount)
+			return l.post(ctx, call, key, kind, actor, memo, from, to, amount)
 		}
 	}
 	return t, replay, err
 }
 
 // post is one attempt of debit.
-func (l *Ledger) post(ctx context.Context, key, kind, actor, memo string, from, to string, amount Micro) (store.Txn, bool, error) {
+func (l *Ledger) post(ctx context.Context, call *store.Call, key, kind, actor, memo string, from, to string, amount Micro) (store.Txn, bool, error) {
 	made := false // whether the debit made follow-ups due
 	t, replay, err := l.Store.Post(ctx, store.Txn{
-		Key: key, Kind: kind, Actor: actor, Memo: memo, CreatedAt: l.Clock.Now(),
+		Key: key, Kind: kind, Actor: actor, Memo: memo, CreatedAt: l.Clock.Now(), Call: call,
 		Postings: []store.Posting{{Account: from, Amount: -int64(amount)}, {Account: to, Amount: int64(amount)}},
 	}, func(balance func(string) (int64, error)) ([]store.FollowUp, error) {
 		b, err := balance(from)

@@ -39,6 +39,10 @@ type Meter struct {
 	Ledger *Ledger
 	CallID string
 	Rate   Micro // per minute
+	// Open, when set, is the call's record, written in the same commit
+	// as its first reservation: a call's credit is never held without a
+	// record that says which node runs it, and it costs one write.
+	Open *store.Call
 
 	start     time.Time
 	reserved  int  // minutes reserved so far (1 after Start)
@@ -95,7 +99,7 @@ func (m *Meter) Tick(ctx context.Context, now time.Time) error {
 				return err
 			}
 		}
-		if err := m.charge(ctx, m.charged+1); err != nil {
+		if err := m.charge(ctx, m.charged+1, nil); err != nil {
 			return err
 		}
 	}
@@ -112,21 +116,59 @@ func (m *Meter) Tick(ctx context.Context, now time.Time) error {
 // 60 seconds one) and gives back whatever the call still holds. Stop is
 // idempotent; Tick after Stop does nothing.
 func (m *Meter) Stop(ctx context.Context, now time.Time) error {
+	return m.StopRecord(ctx, now, nil)
+}
+
+// StopRecord is Stop that also closes the call's record: closing, given
+// the minutes the call was charged in all, returns the record, which is
+// written in the same commit as the meter's last posting (or alone, when
+// the meter has nothing left to post). With closing nil it is Stop.
+func (m *Meter) StopRecord(ctx context.Context, now time.Time, closing func(minutes int) store.Call) error {
 	if m.stopped {
 		return nil
 	}
 	if err := m.Tick(ctx, now); err != nil && !errors.Is(err, ErrCreditsExhausted) {
 		return err
 	}
-	if m.confirmed && m.charged < m.reserved && now.After(m.start.Add(time.Duration(m.charged)*time.Minute)) {
-		if err := m.charge(ctx, m.charged+1); err != nil && !errors.Is(err, ErrCreditsExhausted) {
+	inProgress := m.confirmed && m.charged < m.reserved && now.After(m.start.Add(time.Duration(m.charged)*time.Minute))
+	minutes := m.charged
+	if inProgress {
+		minutes++
+	}
+	// Every minute reserved and not charged is given back; when there is
+	// none, the charge of the minute in progress is the last posting.
+	release := m.reserved > minutes
+	var record *store.Call
+	if closing != nil {
+		r := closing(minutes)
+		record = &r
+	}
+	if inProgress {
+		var withRecord *store.Call
+		if !release {
+			withRecord = record
+		}
+		err := m.charge(ctx, m.charged+1, withRecord)
+		switch {
+		case err == nil && withRecord != nil:
+			record = nil // written with the charge
+		case err != nil && !errors.Is(err, ErrCreditsExhausted):
 			return err
+		case err != nil && closing != nil:
+			r := closing(m.charged) // the minute was not charged after all
+			record = &r
 		}
 	}
 	// Every minute reserved was charged: the call's account is empty,
 	// and there is nothing to give back (or to read).
-	if m.reserved > m.charged {
-		if err := m.Ledger.release(ctx, m.CallID); err != nil {
+	if release {
+		if err := m.Ledger.release(ctx, m.CallID, record); err != nil {
+			return err
+		}
+		record = nil
+	}
+	if record != nil {
+		if err := m.Ledger.Store.SaveCall(ctx, *record); err != nil {
 			return err
 		}
 	}
@@ -141,7 +183,11 @@ func (m *Meter) Confirmed() bool { return m.confirmed }
 func (m *Meter) Minutes() int { return m.charged }
 
 func (m *Meter) reserve(ctx context.Context, minute int) error {
-	_, _, err := m.Ledger.debit(ctx, fmt.Sprintf("call:%s:reserve:%d", m.CallID, minute), KindReserve, m.CallID,
+	var open *store.Call
+	if minute == 1 {
+		open = m.Open
+	}
+	_, _, err := m.Ledger.debitWith(ctx, open, fmt.Sprintf("call:%s:reserve:%d", m.CallID, minute), KindReserve, m.CallID,
 		fmt.Sprintf("minute %d of call %s", minute, m.CallID), Available, m.account(), m.Rate)
 	if err != nil {
 		return m.fail(err)
@@ -150,9 +196,10 @@ func (m *Meter) reserve(ctx context.Context, minute int) error {
 	return nil
 }
 
-// charge moves one reserved minute from the call's account to revenue.
-func (m *Meter) charge(ctx context.Context, minute int) error {
-	_, _, err := m.Ledger.debit(ctx, fmt.Sprintf("call:%s:settle:%d", m.CallID, minute), KindSettle, m.CallID,
+// charge moves one reserved minute from the call's account to revenue,
+// writing the call's record with it when record is not nil.
+func (m *Meter) charge(ctx context.Context, minute int, record *store.Call) error {
+	_, _, err := m.Ledger.debitWith(ctx, record, fmt.Sprintf("call:%s:settle:%d", m.CallID, minute), KindSettle, m.CallID,
 		fmt.Sprintf("minute %d of call %s", minute, m.CallID), m.account(), Calls, m.Rate)
 	if err != nil {
 		return m.fail(err)
@@ -185,15 +232,22 @@ func (m *Meter) err() error {
 	return nil
 }
 
-// release gives back whatever a call's account still holds.
-func (l *Ledger) release(ctx context.Context, callID string) error {
+// release gives back whatever a call's account still holds, writing
+// the call's record with it when record is not nil.
+func (l *Ledger) release(ctx context.Context, callID string, record *store.Call) error {
 	account := reservedPrefix + callID
 	held, err := l.Store.Balance(ctx, account)
-	if err != nil || held == 0 {
+	if err != nil {
 		return err
 	}
+	if held == 0 {
+		if record != nil {
+			return l.Store.SaveCall(ctx, *record)
+		}
+		return nil
+	}
 	_, _, err = l.Store.Post(ctx, store.Txn{
-		Key: "call:" + callID + ":release", Kind: KindRelease, Actor: callID,
+		Key: "call:" + callID + ":release", Kind: KindRelease, Actor: callID, Call: record,
 		Memo: "unused reservation of call " + callID, CreatedAt: l.Clock.Now(),
 		Postings: []store.Posting{{Account: account, Amount: -held}, {Account: Available, Amount: held}},
 	}, func(balance func(string) (int64, error)) ([]store.FollowUp, error) {
@@ -224,7 +278,7 @@ func (l *Ledger) ReleaseReservations(ctx context.Context, running func(callID st
 		if running(call) {
 			continue
 		}
-		if err := l.release(ctx, call); err != nil {
+		if err := l.release(ctx, call, nil); err != nil {
 			return n, err
 		}
 		n++

@@ -67,19 +67,22 @@ func formatTimeOrNull(t time.Time) any {
 // known of it. The server saves a call when it starts, as it goes, and
 // when it ends, so that a crash loses at most the last moments.
 func (s *Store) SaveCall(ctx context.Context, c Call) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.saveCall(ctx, tx, c) })
+}
+
+// saveCall is SaveCall in a transaction of the caller's.
+func (s *Store) saveCall(ctx context.Context, tx *sql.Tx, c Call) error {
 	if c.LastSeenAt.IsZero() {
 		c.LastSeenAt = c.StartedAt
 	}
-	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := s.execTx(ctx, tx, `INSERT INTO calls (id, direction, from_number, to_number, number_name, flow, flow_version, path, agent, started_at, answered_at, ended_at, last_seen_at, recording_s, credits, ending, node)
+	_, err := s.execTx(ctx, tx, `INSERT INTO calls (id, direction, from_number, to_number, number_name, flow, flow_version, path, agent, started_at, answered_at, ended_at, last_seen_at, recording_s, credits, ending, node)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET path = excluded.path, agent = excluded.agent, answered_at = excluded.answered_at, ended_at = excluded.ended_at,
 	last_seen_at = excluded.last_seen_at, recording_s = excluded.recording_s, credits = excluded.credits, ending = excluded.ending`,
-			c.ID, c.Direction, c.From, c.To, c.NumberName, c.Flow, c.FlowVersion, strings.Join(c.Path, " "), c.Agent,
-			c.StartedAt.UTC().Format(timeLayout), formatTimeOrNull(c.AnsweredAt), formatTimeOrNull(c.EndedAt), c.LastSeenAt.UTC().Format(timeLayout),
-			c.RecordingS, c.Credits, c.Ending, c.Node)
-		return err
-	})
+		c.ID, c.Direction, c.From, c.To, c.NumberName, c.Flow, c.FlowVersion, strings.Join(c.Path, " "), c.Agent,
+		c.StartedAt.UTC().Format(timeLayout), formatTimeOrNull(c.AnsweredAt), formatTimeOrNull(c.EndedAt), c.LastSeenAt.UTC().Format(timeLayout),
+		c.RecordingS, c.Credits, c.Ending, c.Node)
+	return err
 }
 
 // CloseUnfinished ends, at their last known time, the calls a crash of

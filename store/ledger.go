@@ -30,6 +30,11 @@ type Txn struct {
 	Memo      string
 	CreatedAt time.Time
 	Postings  []Posting
+	// Call, when set, is a call's record written in the same commit as
+	// the transaction (and again on a replay): a call's record opens with
+	// its first reservation and closes with its last charge, in one write
+	// each. It is not part of the transaction's identity.
+	Call *Call
 }
 
 // Guard inspects balances inside the transaction that posts, before it
@@ -92,6 +97,9 @@ ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
 				return fmt.Errorf("ledger: %w: %q was first posted as %s %q", ErrIdempotencyConflict, t.Key, prev.Kind, prev.Memo)
 			}
 			stored, replay = prev, true
+			if t.Call != nil {
+				return s.saveCall(ctx, tx, *t.Call)
+			}
 			return nil
 		}
 		if err != nil {
@@ -125,7 +133,13 @@ ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
 				return err
 			}
 		}
+		if t.Call != nil {
+			if err := s.saveCall(ctx, tx, *t.Call); err != nil {
+				return err
+			}
+		}
 		stored = t
+		stored.Call = nil
 		return nil
 	})
 	return stored, replay, err

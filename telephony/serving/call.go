@@ -3,7 +3,6 @@ package serving
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,12 +18,13 @@ import (
 	"github.com/callflow/callflow/vm"
 )
 
-// begin opens a call's record and reserves its first minute; the
-// returned hooks start its minutes when the machine answers (after the
-// caller's ACK). The record comes first, so that every credit reserved
-// for a call belongs to a record that says which node runs it (see
-// Recover). ctx bounds the store's work: a store that does not answer in
-// time fails the call, which is refused.
+// begin opens a call's record and reserves its first minute, in one
+// write, so that every credit reserved for a call belongs to a record
+// that says which node runs it (see Recover); the returned hooks start
+// its minutes when the machine answers (after the caller's ACK), and its
+// end settles the meter and closes the record, again in one write. ctx
+// bounds the store's work: a store that does not answer in time fails
+// the call, which is refused.
 func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(error), l *telephony.Live, ledger *billing.Ledger, rate billing.Micro, flowVersion int64) ([]vm.Hook, func(vm.Effect, error), error) {
 	now := time.Now()
 	path := &telephony.PathHook{Program: l.Programs[c.Flow]}
@@ -32,16 +32,14 @@ func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(err
 	if n, ok := l.Table.Numbers[c.Number]; ok {
 		rec.NumberName = n.Name
 	}
-	if err := b.Store.SaveCall(ctx, rec); err != nil {
-		return nil, nil, fmt.Errorf("opening the call's record: %w", err)
-	}
 	// From here on the call's own work does not give up with ctx (a
 	// reservation or a record that was started is finished), but each
 	// step has a deadline of its own: a store that does not answer leaves
 	// the minute to the next tick, or the call to crash repair.
 	work := context.WithoutCancel(ctx)
 	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(work, writeDeadline) }
-	meter := &billing.Meter{Ledger: ledger, CallID: c.ID, Rate: rate}
+	opening := rec
+	meter := &billing.Meter{Ledger: ledger, CallID: c.ID, Rate: rate, Open: &opening}
 	if err := meter.Reserve(ctx, now); err != nil {
 		// Refused: the record says why, and the meter holds nothing.
 		rec.EndedAt, rec.Ending = now, "refused-server-error"
@@ -114,17 +112,22 @@ func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(err
 		t := time.Now()
 		sctx, cancel := step()
 		defer cancel()
-		if err := meter.Stop(sctx, t); err != nil {
-			b.Log.Error("meter", "call", c.ID, "err", err)
-		}
 		rec.Path, rec.EndedAt, rec.LastSeenAt = path.Path(), t, t
 		rec.Ending = ending(final, cause)
-		rec.Credits = int64(rate) * int64(meter.Minutes())
 		if s, ok := b.recorded.LoadAndDelete(c.ID); ok {
 			rec.RecordingS = s.(int64)
 		}
-		if err := b.Store.SaveCall(sctx, rec); err != nil {
-			b.Log.Error("call record", "call", c.ID, "err", err)
+		closing := func(minutes int) store.Call {
+			rec.Credits = int64(rate) * int64(minutes)
+			return rec
+		}
+		if err := meter.StopRecord(sctx, t, closing); err != nil {
+			b.Log.Error("meter", "call", c.ID, "err", err)
+			// The record closes all the same; crash repair gives back
+			// what the meter still holds.
+			if err := b.Store.SaveCall(sctx, closing(meter.Minutes())); err != nil {
+				b.Log.Error("call record", "call", c.ID, "err", err)
+			}
 		}
 	}
 	return []vm.Hook{confirm, meter, path}, end, nil
