@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,17 +223,6 @@ func (s *Set) decorate(res *sip.Response, status int) {
 // ErrCancelled, ErrNoACK, ErrSessionExpired, ErrEnded).
 func (d *Dialog) Context() context.Context { return d.ctx }
 
-// Invite is the INVITE that made the dialog. It must not be changed.
-func (d *Dialog) Invite() *sip.Request { return d.invite }
-
-// SetHandler sets who takes the offers and INFO that arrive in the
-// dialog; until it is set, offers are refused with 491 and INFO with 481.
-func (d *Dialog) SetHandler(h Handler) {
-	d.mu.Lock()
-	d.handler = h
-	d.mu.Unlock()
-}
-
 // Reject sends a final response of 300 or more and ends the dialog. It
 // does nothing when the INVITE was cancelled (its 487 went out already).
 func (d *Dialog) Reject(status int, reason string, headers ...sip.Header) error {
@@ -247,13 +235,6 @@ func (d *Dialog) Reject(status int, reason string, headers ...sip.Header) error 
 	for _, h := range headers {
 		res.AppendHeader(h)
 	}
-	return d.tx.Respond(res)
-}
-
-// Ring sends 180 Ringing (with our To-tag).
-func (d *Dialog) Ring() error {
-	res := sip.NewResponseFromRequest(d.invite, 180, "Ringing", nil)
-	d.set.decorate(res, 180)
 	return d.tx.Respond(res)
 }
 
@@ -646,16 +627,6 @@ func (d *Dialog) end(cause error) {
 	d.mu.Unlock()
 	d.cancel(cause)
 	d.set.dialogs.CompareAndDelete(d.ID, d)
-}
-
-// Source is the address the INVITE came from.
-func (d *Dialog) Source() net.Addr {
-	host, port, err := net.SplitHostPort(d.invite.Source())
-	if err != nil {
-		return nil
-	}
-	p, _ := strconv.Atoi(port)
-	return &net.UDPAddr{IP: net.ParseIP(host), Port: p}
 }
 
 // parseSessionExpires reads "1800;refresher=uac".
