@@ -223,6 +223,15 @@ func (s *Set) decorate(res *sip.Response, status int) {
 // ErrCancelled, ErrNoACK, ErrSessionExpired, ErrEnded).
 func (d *Dialog) Context() context.Context { return d.ctx }
 
+// SetHandler sets who takes the offers and INFO that arrive in the
+// dialog; until it is set, offers are refused with 500 (and Retry-After)
+// and INFO with 481.
+func (d *Dialog) SetHandler(h Handler) {
+	d.mu.Lock()
+	d.handler = h
+	d.mu.Unlock()
+}
+
 // Reject sends a final response of 300 or more and ends the dialog. It
 // does nothing when the INVITE was cancelled (its 487 went out already).
 func (d *Dialog) Reject(status int, reason string, headers ...sip.Header) error {
