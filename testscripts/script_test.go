@@ -184,6 +184,7 @@ func TestScripts(t *testing.T) {
 			// serve_baresip_*).
 			"sippscenario": cmdSIPpScenario,
 			"csvsum":       cmdCSVSum,
+			"csvall":       cmdCSVAll,
 			"udpquiet":     cmdUDPQuiet,
 		},
 	})
@@ -394,17 +395,13 @@ func cmdCSVSum(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: csvsum COLUMN VAR")
 	}
-	rows, err := csv.NewReader(strings.NewReader(ts.ReadFile("stdout"))).ReadAll()
-	ts.Check(err)
-	if len(rows) == 0 {
-		ts.Fatalf("csvsum: stdout holds no CSV")
-	}
-	col := slices.Index(rows[0], args[0])
+	header, rows := readCSV(ts)
+	col := slices.Index(header, args[0])
 	if col < 0 {
-		ts.Fatalf("csvsum: no column %q in %q", args[0], rows[0])
+		ts.Fatalf("csvsum: no column %q in %q", args[0], header)
 	}
 	var total int64
-	for _, row := range rows[1:] {
+	for _, row := range rows {
 		whole, frac, _ := strings.Cut(row[col], ".")
 		w, err1 := strconv.ParseInt(whole, 10, 64)
 		f, err2 := strconv.ParseInt((frac + "000000")[:6], 10, 64)
@@ -414,6 +411,39 @@ func cmdCSVSum(ts *testscript.TestScript, neg bool, args []string) {
 		total += w*1_000_000 + f
 	}
 	ts.Setenv(args[1], strconv.FormatInt(total, 10))
+}
+
+// cmdCSVAll implements `csvall COLUMN REGEXP`: it fails unless the
+// column COLUMN of every row of the CSV the last command printed matches
+// REGEXP: that every record is one of the kinds a script expects, where
+// stdout could only show that some are.
+func cmdCSVAll(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: csvall COLUMN REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	header, rows := readCSV(ts)
+	col := slices.Index(header, args[0])
+	if col < 0 {
+		ts.Fatalf("csvall: no column %q in %q", args[0], header)
+	}
+	for i, row := range rows {
+		if !re.MatchString(row[col]) {
+			ts.Fatalf("csvall: row %d: %s %q does not match %q", i+1, args[0], row[col], args[1])
+		}
+	}
+}
+
+// readCSV reads the CSV the last command printed: its header row, and
+// the rows after it.
+func readCSV(ts *testscript.TestScript) (header []string, rows [][]string) {
+	all, err := csv.NewReader(strings.NewReader(ts.ReadFile("stdout"))).ReadAll()
+	ts.Check(err)
+	if len(all) == 0 {
+		ts.Fatalf("stdout holds no CSV")
+	}
+	return all[0], all[1:]
 }
 
 // cmdUDPQuiet implements `udpquiet ADDR DURATION`: it listens on the UDP
