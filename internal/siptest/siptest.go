@@ -23,6 +23,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 
+	"github.com/callflow/callflow/internal/g711"
 	"github.com/callflow/callflow/telephony/media"
 )
 
@@ -429,7 +430,7 @@ func (c *Call) PressINFO(ctx context.Context, key byte) (int, error) {
 func (c *Call) Speak(ctx context.Context, frames int) error {
 	payload := make([]byte, media.FrameSamples)
 	for i := range payload {
-		payload[i] = media.EncodeULaw(int16(3000 * (i%9 - 4)))
+		payload[i] = g711.EncodeULaw(int16(3000 * (i%9 - 4)))
 	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/callflow/callflow/internal/g711"
 )
 
 // Reader reads the samples of one WAV file. NewReader has parsed the
@@ -231,11 +233,11 @@ func decode(f Format, dst []float64, b []byte) {
 		}
 	case f.Encoding == ALaw:
 		for i := range dst {
-			dst[i] = float64(alawTable[b[i]]) / (1 << 15)
+			dst[i] = float64(g711.DecodeALaw(b[i])) / (1 << 15)
 		}
 	case f.Encoding == ULaw:
 		for i := range dst {
-			dst[i] = float64(ulawTable[b[i]]) / (1 << 15)
+			dst[i] = float64(g711.DecodeULaw(b[i])) / (1 << 15)
 		}
 	}
 }

@@ -1,10 +1,10 @@
-// Package media holds the media pieces of a call that need no network:
-// G.711 µ-law and A-law (ITU-T G.711), 20 ms RTP framing with correct
-// sequence numbers, timestamps and SSRC, and RFC 4733 DTMF events.
+// Package media holds a call's media: G.711 by payload type (the codec
+// itself is internal/g711), RTP framing with correct sequence numbers,
+// timestamps and SSRC, one stream per call paced every 20 ms (Pacer,
+// Stream), RFC 4733 DTMF events, and SDP offer/answer (Session).
 package media
 
-// G.711 is small enough to write from the standard rather than import:
-// encoding is a few shifts, and decoding is a 256-entry table built once.
+import "github.com/callflow/callflow/internal/g711"
 
 // Payload types of the codecs callflow speaks (RFC 3551).
 const (
@@ -18,121 +18,21 @@ const (
 	FrameSamples = 160
 )
 
-const (
-	ulawBias = 0x84
-	ulawClip = 32635
-)
-
-// EncodeULaw encodes one 16-bit linear sample as µ-law.
-func EncodeULaw(sample int16) byte {
-	s := int(sample)
-	sign := 0
-	if s < 0 {
-		s, sign = -s, 0x80
-	}
-	if s > ulawClip {
-		s = ulawClip
-	}
-	s += ulawBias
-	exponent := 7
-	for mask := 0x4000; s&mask == 0 && exponent > 0; mask >>= 1 {
-		exponent--
-	}
-	mantissa := (s >> (exponent + 3)) & 0x0F
-	return ^byte(sign | exponent<<4 | mantissa)
-}
-
-// EncodeALaw encodes one 16-bit linear sample as A-law.
-func EncodeALaw(sample int16) byte {
-	s := int(sample) >> 3 // A-law works on 13 bits
-	sign := 0x80
-	if s < 0 {
-		s, sign = -s-1, 0
-	}
-	var out int
-	if s < 32 {
-		out = s >> 1
-	} else {
-		exponent := 1
-		for t := s >> 5; t > 1 && exponent < 7; t >>= 1 {
-			exponent++
-		}
-		if s >= 4096 {
-			exponent, s = 7, 4095
-		}
-		out = exponent<<4 | (s>>exponent)&0x0F
-	}
-	return byte(out|sign) ^ 0x55
-}
-
-var ulawTable, alawTable [256]int16
-
-// ulawEnc and alawEnc encode every 16-bit sample by lookup (64 KiB each):
-// a server sends 8,000 samples a second to every caller.
-var ulawEnc, alawEnc [1 << 16]byte
-
-func init() {
-	for i := 0; i < 256; i++ {
-		ulawTable[i] = decodeULaw(byte(i))
-		alawTable[i] = decodeALaw(byte(i))
-	}
-	for i := range 1 << 16 {
-		ulawEnc[i] = EncodeULaw(int16(uint16(i)))
-		alawEnc[i] = EncodeALaw(int16(uint16(i)))
-	}
-}
-
-func decodeULaw(b byte) int16 {
-	b = ^b
-	sign, exponent, mantissa := b&0x80, int(b>>4)&0x07, int(b&0x0F)
-	s := ((mantissa<<3)+ulawBias)<<exponent - ulawBias
-	if sign != 0 {
-		return int16(-s)
-	}
-	return int16(s)
-}
-
-func decodeALaw(b byte) int16 {
-	b ^= 0x55
-	sign, exponent, mantissa := b&0x80, int(b>>4)&0x07, int(b&0x0F)
-	var s int
-	if exponent == 0 {
-		s = mantissa<<4 + 8
-	} else {
-		s = (mantissa<<4 + 0x108) << (exponent - 1)
-	}
-	if sign == 0 {
-		return int16(-s)
-	}
-	return int16(s)
-}
-
-// DecodeULaw decodes one µ-law byte.
-func DecodeULaw(b byte) int16 { return ulawTable[b] }
-
-// DecodeALaw decodes one A-law byte.
-func DecodeALaw(b byte) int16 { return alawTable[b] }
-
 // Encode encodes samples into dst (which must be as long) with the codec
 // of payload type pt, PCMU or PCMA.
 func Encode(pt uint8, dst []byte, samples []int16) {
-	table := &ulawEnc
 	if pt == PayloadPCMA {
-		table = &alawEnc
+		g711.EncodeALawFrame(dst, samples)
+		return
 	}
-	dst = dst[:len(samples)]
-	for i, s := range samples {
-		dst[i] = table[uint16(s)]
-	}
+	g711.EncodeULawFrame(dst, samples)
 }
 
 // Decode decodes a G.711 payload into dst (which must be as long).
 func Decode(pt uint8, dst []int16, payload []byte) {
-	table := &ulawTable
 	if pt == PayloadPCMA {
-		table = &alawTable
+		g711.DecodeALawFrame(dst, payload)
+		return
 	}
-	for i, b := range payload {
-		dst[i] = table[b]
-	}
+	g711.DecodeULawFrame(dst, payload)
 }

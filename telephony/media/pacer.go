@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/callflow/callflow/internal/g711"
 )
 
 // FrameInterval is the time between two frames of media: 20 ms.
@@ -61,9 +63,9 @@ func NewStream(conn net.PacketConn, remote *net.UDPAddr, codec uint8, sent *atom
 	s := &Stream{conn: conn, codec: codec, sent: sent, sender: NewSender(codec), done: make(chan struct{})}
 	s.remote.Store(remote)
 	s.sending.Store(true)
-	silence := EncodeULaw(0)
+	silence := g711.EncodeULaw(0)
 	if codec == PayloadPCMA {
-		silence = EncodeALaw(0)
+		silence = g711.EncodeALaw(0)
 	}
 	for i := range s.silence {
 		s.silence[i] = silence

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/callflow/callflow/internal/g711"
 	"github.com/callflow/callflow/telephony/media"
 )
 
@@ -77,7 +78,7 @@ func TestStreamSendsContinuously(t *testing.T) {
 	s := media.NewStream(sender(t), remote, media.PayloadPCMU, nil)
 	pc.Add(s)
 	first := next(t, ch)
-	if first.p.PayloadType != media.PayloadPCMU || len(first.p.Payload) != media.FrameSamples || first.p.Payload[0] != media.EncodeULaw(0) {
+	if first.p.PayloadType != media.PayloadPCMU || len(first.p.Payload) != media.FrameSamples || first.p.Payload[0] != g711.EncodeULaw(0) {
 		t.Fatalf("the first frame is not a frame of silence: %+v", first.p)
 	}
 	prompt := make([]int16, 2*media.FrameSamples+40)
@@ -98,7 +99,7 @@ func TestStreamSendsContinuously(t *testing.T) {
 		last = r
 		frames = append(frames, r)
 	}
-	loud := media.EncodeULaw(8000)
+	loud := g711.EncodeULaw(8000)
 	start := -1
 	for i, r := range frames {
 		if r.p.Payload[0] == loud {
@@ -113,10 +114,10 @@ func TestStreamSendsContinuously(t *testing.T) {
 		t.Error("the prompt's first frame, and only it, starts a talk spurt")
 	}
 	padded := frames[start+2].p.Payload
-	if len(padded) != media.FrameSamples || padded[39] != loud || padded[40] != media.EncodeULaw(0) {
+	if len(padded) != media.FrameSamples || padded[39] != loud || padded[40] != g711.EncodeULaw(0) {
 		t.Errorf("the prompt's last frame is not padded with silence: % x", padded[30:50])
 	}
-	if after := frames[start+3].p.Payload; after[0] != media.EncodeULaw(0) {
+	if after := frames[start+3].p.Payload; after[0] != g711.EncodeULaw(0) {
 		t.Error("no silence after the prompt")
 	}
 	select {

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/callflow/callflow/compiler"
+	"github.com/callflow/callflow/internal/g711"
 	"github.com/callflow/callflow/lang"
 	"github.com/callflow/callflow/telephony/media"
 	"github.com/callflow/callflow/telephony/prompt"
@@ -165,7 +166,7 @@ func (c *caller) sdp() *net.UDPAddr {
 // silent reports whether a frame is all silence (µ-law 0).
 func silent(payload []byte) bool {
 	for _, b := range payload {
-		if b != media.EncodeULaw(0) {
+		if b != g711.EncodeULaw(0) {
 			return false
 		}
 	}
@@ -208,7 +209,7 @@ func (c *caller) press(key uint8) {
 func (c *caller) speak(n int) {
 	payload := make([]byte, 160)
 	for i := range payload {
-		payload[i] = media.EncodeULaw(int16(1000 * (i % 7)))
+		payload[i] = g711.EncodeULaw(int16(1000 * (i % 7)))
 	}
 	for i := 0; i < n; i++ {
 		c.ts += 160
