@@ -28,11 +28,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/callflow/callflow/internal/baresiptest"
 	"github.com/callflow/callflow/store"
 )
 
@@ -186,6 +188,7 @@ func TestScripts(t *testing.T) {
 			"csvsum":       cmdCSVSum,
 			"csvall":       cmdCSVAll,
 			"udpquiet":     cmdUDPQuiet,
+			"baresip":      cmdBaresip,
 		},
 	})
 }
@@ -469,4 +472,135 @@ func cmdUDPQuiet(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Check(err)
 	ts.Fatalf("udpquiet: %d bytes from %s on %s within %s", n, from, args[0], d)
+}
+
+// phones are the baresip phones the scripts started, by script and name.
+var phones = struct {
+	sync.Mutex
+	m map[*testscript.TestScript]map[string]*baresiptest.Phone
+}{m: map[*testscript.TestScript]map[string]*baresiptest.Phone{}}
+
+// cmdBaresip implements `baresip NAME SUBCOMMAND [args...]`, a phone
+// (Debian's baresip, see internal/baresiptest) that a script drives:
+//
+//	baresip NAME start -server HOST:PORT -sip PORT -ctrl PORT -rtp LO-HI [-transport tcp] [-rtp-timeout S]
+//	baresip NAME dial URI
+//	baresip NAME hold | resume | hangup
+//	baresip NAME key DIGIT       send a key by RFC 4733
+//	baresip NAME wait EVENT      wait, up to 60 s, for the next EVENT (CALL_ESTABLISHED…)
+//	baresip NAME stays DURATION  fail if the call ends (CALL_CLOSED) within DURATION, at most 60 s
+//	baresip NAME events          print the events so far, one a line: TYPE PARAM
+//	baresip NAME messages        print the SIP messages so far, one a line: TRANSPORT FROM -> TO START-LINE
+//
+// The phone stops when the script ends. Outside CI a script without
+// baresip should skip first: [!exec:baresip] [!ci] skip.
+func cmdBaresip(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: baresip NAME SUBCOMMAND [args...]")
+	}
+	name, sub, args := args[0], args[1], args[2:]
+	phones.Lock()
+	p := phones.m[ts][name]
+	phones.Unlock()
+	if sub == "start" {
+		if p != nil {
+			ts.Fatalf("baresip %s: already started", name)
+		}
+		phoneStart(ts, name, args)
+		return
+	}
+	if p == nil {
+		ts.Fatalf("baresip %s: not started", name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	command := map[string]string{"dial": "dial", "hold": "hold", "resume": "resume", "hangup": "hangup", "key": "sndcode"}
+	switch {
+	case command[sub] != "":
+		params := ""
+		if sub == "dial" || sub == "key" {
+			if len(args) != 1 {
+				ts.Fatalf("usage: baresip NAME %s ARG", sub)
+			}
+			params = args[0]
+		}
+		ts.Check(p.Do(ctx, command[sub], params))
+	case sub == "wait" && len(args) == 1:
+		e, err := p.Wait(ctx, args[0])
+		ts.Check(err)
+		ts.Logf("%s", e)
+	case sub == "stays" && len(args) == 1:
+		// A call that must not end: the wait for its end has to time out.
+		d, err := time.ParseDuration(args[0])
+		ts.Check(err)
+		up, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		if e, err := p.Wait(up, "CALL_CLOSED"); err == nil {
+			ts.Fatalf("baresip %s: the call ended within %s: %s", name, d, e)
+		}
+	case sub == "events":
+		for _, e := range p.Events() {
+			fmt.Fprintln(ts.Stdout(), e)
+		}
+	case sub == "messages":
+		for _, m := range p.Messages() {
+			fmt.Fprintln(ts.Stdout(), m)
+		}
+	default:
+		ts.Fatalf("baresip %s: unknown subcommand %q or wrong arguments %q", name, sub, args)
+	}
+}
+
+func phoneStart(ts *testscript.TestScript, name string, args []string) {
+	fs := flag.NewFlagSet("baresip start", flag.ContinueOnError)
+	var o baresiptest.Options
+	var rtp string
+	fs.StringVar(&o.Server, "server", "", "host:port of the server")
+	fs.IntVar(&o.SIPPort, "sip", 0, "SIP port")
+	fs.IntVar(&o.CtrlPort, "ctrl", 0, "ctrl_tcp port")
+	fs.StringVar(&rtp, "rtp", "", "RTP ports, LO-HI")
+	fs.StringVar(&o.Transport, "transport", "udp", "udp or tcp")
+	fs.IntVar(&o.RTPTimeout, "rtp-timeout", 0, "seconds without RTP after which baresip hangs up")
+	fs.SetOutput(ts.Stderr())
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || o.Server == "" || o.SIPPort == 0 || o.CtrlPort == 0 {
+		ts.Fatalf("usage: baresip NAME start -server HOST:PORT -sip PORT -ctrl PORT -rtp LO-HI [-transport tcp] [-rtp-timeout S]")
+	}
+	lo, hi, _ := strings.Cut(rtp, "-")
+	var err1, err2 error
+	o.RTPPorts[0], err1 = strconv.Atoi(lo)
+	o.RTPPorts[1], err2 = strconv.Atoi(hi)
+	if err1 != nil || err2 != nil {
+		ts.Fatalf("baresip start: -rtp %q: want LO-HI", rtp)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dir := ts.MkAbs("baresip-" + name)
+	ts.Check(os.MkdirAll(dir, 0o755))
+	p, err := baresiptest.Start(ctx, dir, o)
+	ts.Check(err)
+	phones.Lock()
+	if phones.m[ts] == nil {
+		phones.m[ts] = map[string]*baresiptest.Phone{}
+	}
+	phones.m[ts][name] = p
+	phones.Unlock()
+	ts.Defer(func() {
+		p.Close()
+		// For a script that fails: what the phone saw.
+		ts.Logf("baresip %s: events %v\nmessages:\n%s", name, p.Events(), joinLines(p.Messages()))
+		phones.Lock()
+		delete(phones.m[ts], name)
+		if len(phones.m[ts]) == 0 {
+			delete(phones.m, ts)
+		}
+		phones.Unlock()
+	})
+}
+
+func joinLines[T fmt.Stringer](items []T) string {
+	var b strings.Builder
+	for _, it := range items {
+		fmt.Fprintln(&b, it)
+	}
+	return b.String()
 }
