@@ -491,6 +491,7 @@ var phones = struct {
 //	baresip NAME stays DURATION  fail if the call ends (CALL_CLOSED) within DURATION, at most 60 s
 //	baresip NAME events          print the events so far, one a line: TYPE PARAM
 //	baresip NAME messages        print the SIP messages so far, one a line: TRANSPORT FROM -> TO START-LINE
+//	baresip NAME output          print what baresip printed: its log and the whole SIP trace
 //
 // The phone stops when the script ends. Outside CI a script without
 // baresip should skip first: [!exec:baresip] [!ci] skip.
@@ -542,6 +543,8 @@ func cmdBaresip(ts *testscript.TestScript, neg bool, args []string) {
 		for _, e := range p.Events() {
 			fmt.Fprintln(ts.Stdout(), e)
 		}
+	case sub == "output":
+		fmt.Fprint(ts.Stdout(), p.Output())
 	case sub == "messages":
 		for _, m := range p.Messages() {
 			fmt.Fprintln(ts.Stdout(), m)
