@@ -491,6 +491,7 @@ var phones = struct {
 //	baresip NAME stays DURATION  fail if the call ends (CALL_CLOSED) within DURATION, at most 60 s
 //	baresip NAME events          print the events so far, one a line: TYPE PARAM
 //	baresip NAME messages        print the SIP messages so far, one a line: TRANSPORT FROM -> TO START-LINE
+//	baresip NAME connections     print each pair of addresses the messages went between, once: TRANSPORT A <-> B
 //	baresip NAME output          print what baresip printed: its log and the whole SIP trace
 //
 // The phone stops when the script ends. Outside CI a script without
@@ -542,6 +543,16 @@ func cmdBaresip(ts *testscript.TestScript, neg bool, args []string) {
 	case sub == "events":
 		for _, e := range p.Events() {
 			fmt.Fprintln(ts.Stdout(), e)
+		}
+	case sub == "connections":
+		seen := map[string]bool{}
+		for _, m := range p.Messages() {
+			ends := []string{m.From, m.To}
+			slices.Sort(ends)
+			if c := m.Transport + " " + ends[0] + " <-> " + ends[1]; !seen[c] {
+				seen[c] = true
+				fmt.Fprintln(ts.Stdout(), c)
+			}
 		}
 	case sub == "output":
 		fmt.Fprint(ts.Stdout(), p.Output())
