@@ -537,8 +537,12 @@ func cmdBaresip(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		up, cancel := context.WithTimeout(ctx, d)
 		defer cancel()
-		if e, err := p.Wait(up, "CALL_CLOSED"); err == nil {
+		e, err := p.Wait(up, "CALL_CLOSED")
+		switch {
+		case err == nil:
 			ts.Fatalf("baresip %s: the call ended within %s: %s", name, d, e)
+		case up.Err() == nil: // not the time-out: the phone went away
+			ts.Fatalf("baresip %s: %v", name, err)
 		}
 	case sub == "events":
 		for _, e := range p.Events() {
