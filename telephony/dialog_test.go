@@ -196,11 +196,16 @@ func TestCancelRacesTheInvite(t *testing.T) {
 			var finals []int
 			var answer *sip.Response
 			cancelStatus := 0
+			tags := map[string]bool{} // the To-tags of the final responses and the CANCEL's
 			deadline := time.Now().Add(2500 * time.Millisecond)
 			for time.Now().Before(deadline) {
 				r, ok := p.next(time.Until(deadline)).(*sip.Response)
 				if !ok {
 					continue
+				}
+				if r.StatusCode >= 200 {
+					tag, _ := r.To().Params.Get("tag")
+					tags[tag] = true
 				}
 				switch {
 				case r.CSeq().MethodName == sip.CANCEL:
@@ -213,6 +218,9 @@ func TestCancelRacesTheInvite(t *testing.T) {
 						answer = r
 					}
 				}
+			}
+			if cancelStatus == 200 && len(tags) != 1 {
+				t.Errorf("the CANCEL's 200 and the INVITE's final response carry To-tags %v; RFC 3261 §9.2 wants one", tags)
 			}
 			distinct := map[int]bool{}
 			for _, f := range finals {
