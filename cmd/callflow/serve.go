@@ -44,7 +44,7 @@ runs, at the incoming rate of its number's type; a call whose first minute
 is not covered is refused (402), and one that runs out of credits ends.
 Every call leaves a record (callflow calls list). A call's minutes start
 when the caller acknowledges the answer (ACK): a call whose 200 OK is never
-acknowledged, or that a CANCEL crossed, is not charged.
+acknowledged, or that is cancelled before it is answered, is not charged.
 
 Calls are SIP dialogs: re-INVITE and UPDATE hold, resume or move a call in
 progress, session timers (RFC 4028) are honoured, an INVITE without SDP
