@@ -286,8 +286,9 @@ func (d *Dialog) Answer(ctx context.Context, sdp []byte) (*sip.Request, error) {
 	}
 	d.mu.Lock()
 	d.confirmed = true
+	timed := d.expires > 0
 	d.mu.Unlock()
-	if d.expires > 0 {
+	if timed {
 		d.tasks.Go(d.sessionTimer)
 	}
 	return ack, nil
@@ -392,13 +393,13 @@ func (d *Dialog) acknowledged() {
 // dialog, re-INVITE and UPDATE go to the handler, as INFO does.
 func (d *Dialog) HandleRequest(req *sip.Request, tx sip.ServerTransaction) {
 	d.mu.Lock()
-	if seq := req.CSeq().SeqNo; seq < d.remoteCSeq && !req.IsCancel() {
+	seq := req.CSeq().SeqNo
+	if seq < d.remoteCSeq {
 		d.mu.Unlock()
 		d.set.Respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Warning", `399 callflow "CSeq lower than the last request's"`))
 		return
-	} else {
-		d.remoteCSeq = seq
 	}
+	d.remoteCSeq = seq
 	h, ended := d.handler, d.ended
 	d.mu.Unlock()
 	if ended {
