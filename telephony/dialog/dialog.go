@@ -174,7 +174,12 @@ func (s *Set) Accept(req *sip.Request, tx sip.ServerTransaction) (*Dialog, error
 		}
 	}
 	d.ctx, d.cancel = context.WithCancelCause(context.Background())
-	if !tx.OnCancel(func(*sip.Request) { d.cancel(ErrCancelled) }) {
+	// sipgo keeps the INVITE's transaction for 64·T1 (32 s) after its
+	// 2xx (RFC 6026's Accepted state), and with it this callback: let it
+	// hold the dialog's cancel alone, not the dialog and, through its
+	// handler, the whole call.
+	cancel := d.cancel
+	if !tx.OnCancel(func(*sip.Request) { cancel(ErrCancelled) }) {
 		return nil, ErrCancelled
 	}
 	s.dialogs.Store(id, d)
@@ -348,7 +353,12 @@ func (d *Dialog) waitACK(ctx context.Context, tx sip.ServerTransaction, res *sip
 		case <-d.ctx.Done():
 			return nil, context.Cause(d.ctx)
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			// The dialog's own end (a BYE that overtook the ACK) says
+			// more than the caller's context, which it may have ended.
+			if d.ctx.Err() != nil {
+				return nil, context.Cause(d.ctx)
+			}
+			return nil, context.Cause(ctx)
 		}
 	}
 }

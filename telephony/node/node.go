@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,6 +101,7 @@ func Run(ctx context.Context, cfg Config) error {
 type node struct {
 	cfg   Config
 	log   *slog.Logger
+	idle  idleRelease // guarded by run's goroutine
 	out   io.Writer
 	st    *store.Store
 	b     *serving.Builder
@@ -176,6 +178,12 @@ func start(ctx context.Context, cfg Config) (_ *node, err error) {
 		if n.udp, err = net.ListenPacket("udp", cfg.Listen.String()); err != nil {
 			return nil, fmt.Errorf("cannot listen on udp %s: %v", cfg.Listen, err)
 		}
+		// A burst of requests (or a pause of ours) must not overflow the
+		// default 208 KiB: a lost ACK or BYE costs retransmissions, and a
+		// lost ACK races the BYE. The kernel caps this at rmem_max.
+		if u, ok := n.udp.(*net.UDPConn); ok {
+			u.SetReadBuffer(8 << 20)
+		}
 	}
 	if n.tcp == nil {
 		if n.tcp, err = net.Listen("tcp", cfg.Listen.String()); err != nil {
@@ -237,6 +245,7 @@ func (n *node) run(ctx context.Context) error {
 		case <-reload.C:
 			n.notes.flush(ctx)
 			n.reload(ctx)
+			n.idle.tick(n.srv.Metrics.PacketsSent.Load(), time.Now())
 		case err := <-n.died:
 			n.log.Error("a listener died: stopping", "err", err)
 			if stopErr := n.stop("stopping: " + err.Error()); stopErr != nil {
@@ -318,5 +327,31 @@ func (n *node) closeListeners() {
 	}
 	if n.tcp != nil {
 		n.tcp.Close()
+	}
+}
+
+// idleRelease gives the heap back once the server has been idle longer
+// than sipgo keeps finished transactions (64·T1, 32 s). An idle server
+// allocates nothing, so no collection would run before the runtime's
+// forced one (every 2 minutes), and what a load left would stay in use
+// and resident until then.
+type idleRelease struct {
+	last    int64     // RTP packets sent at the last tick
+	busy    time.Time // when they last changed
+	pending bool      // a load since the last release
+	release func()    // debug.FreeOSMemory when nil
+}
+
+func (r *idleRelease) tick(sent int64, now time.Time) {
+	if sent != r.last || r.busy.IsZero() {
+		r.last, r.busy, r.pending = sent, now, r.pending || sent != r.last
+		return
+	}
+	if r.pending && now.Sub(r.busy) >= 40*time.Second {
+		r.pending = false
+		if r.release == nil {
+			r.release = debug.FreeOSMemory
+		}
+		r.release()
 	}
 }
