@@ -468,8 +468,6 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return live.Record(callID)
 		},
 	}
-	calls := &callDialog{sdp: sdp, sess: sess, keys: keys}
-	dlg.SetHandler(calls)
 
 	s.Metrics.answered(time.Since(started))
 	ack, err := dlg.Answer(ctx, body)
@@ -485,6 +483,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			sess.Remote = net.UDPAddrFromAddrPort(neg.Remote)
 			sess.Sources = s.sources(neg.Remote.Addr(), src.Addr())
 		}
+	}
+	if err == nil {
+		// Offers and INFO in the dialog reach the call from here on, once
+		// its session is settled (a late offer's answer included).
+		dlg.SetHandler(&callDialog{sdp: sdp, sess: sess, keys: keys})
 	}
 	if err != nil {
 		// Never confirmed: nothing is charged, and the record says why.
