@@ -470,6 +470,12 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 
 	s.Metrics.answered(time.Since(started))
+	// Offers and INFO in the dialog reach the call from its answer on; an
+	// offer waits for calls.mu while a late offer's answer settles the
+	// session below.
+	calls := &callDialog{sdp: sdp, sess: sess, keys: keys}
+	dlg.SetHandler(calls)
+	calls.mu.Lock()
 	ack, err := dlg.Answer(ctx, body)
 	if err == nil && lateOffer {
 		if neg, err = sdp.ReadAnswer(ack.Body()); err != nil {
@@ -484,11 +490,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			sess.Sources = s.sources(neg.Remote.Addr(), src.Addr())
 		}
 	}
-	if err == nil {
-		// Offers and INFO in the dialog reach the call from here on, once
-		// its session is settled (a late offer's answer included).
-		dlg.SetHandler(&callDialog{sdp: sdp, sess: sess, keys: keys})
-	}
+	calls.mu.Unlock()
 	if err != nil {
 		// Never confirmed: nothing is charged, and the record says why.
 		cause := err
