@@ -310,12 +310,14 @@ func (p *rawPeer) press(to netip.AddrPort, key uint8) {
 	}
 }
 
-// drainRTP forgets the RTP packets received so far.
-func (p *rawPeer) drainRTP() {
-	for {
+// settleRTP forgets the RTP packets received so far and those still on
+// their way: it returns once none has come for 60 ms (2 s at most).
+func (p *rawPeer) settleRTP() {
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
 		select {
 		case <-p.rtpIn:
-		default:
+		case <-time.After(60 * time.Millisecond):
 			return
 		}
 	}
