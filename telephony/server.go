@@ -470,12 +470,15 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 
 	s.Metrics.answered(time.Since(started))
-	// Offers and INFO in the dialog reach the call from its answer on; an
-	// offer waits for calls.mu while a late offer's answer settles the
-	// session below.
+	// Offers and INFO in the dialog reach the call from its answer on.
+	// After a late offer, an offer waits for calls.mu until the ACK's
+	// answer has settled the session below (none may come before it: the
+	// offer/answer exchange is not over until then).
 	calls := &callDialog{sdp: sdp, sess: sess, keys: keys}
 	dlg.SetHandler(calls)
-	calls.mu.Lock()
+	if lateOffer {
+		calls.mu.Lock()
+	}
 	ack, err := dlg.Answer(ctx, body)
 	if err == nil && lateOffer {
 		if neg, err = sdp.ReadAnswer(ack.Body()); err != nil {
@@ -490,7 +493,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			sess.Sources = s.sources(neg.Remote.Addr(), src.Addr())
 		}
 	}
-	calls.mu.Unlock()
+	if lateOffer {
+		calls.mu.Unlock()
+	}
 	if err != nil {
 		// Never confirmed: nothing is charged, and the record says why.
 		cause := err
