@@ -22,7 +22,8 @@ var rules = map[string][]string{
 	"lang":                 {},
 	"compiler":             {"lang", "vm", "internal/wav", "internal/g711"},
 	"numbers":              {"compiler", "lang", "vm", "internal/wav", "internal/g711"},
-	"sim":                  {"vm"},
+	"sim":                  {"vm", "ring"},
+	"ring":                 {"vm"},
 	"store":                {},
 	"billing":              {"store", "vm", "live"},
 	"live":                 {"vm"},
@@ -32,6 +33,8 @@ var rules = map[string][]string{
 	"telephony/prompt":     {"telephony/media", "internal/wav", "internal/g711"},
 	"telephony/route":      {},
 	"telephony/dialog":     {},
+	"telephony/registrar":  {"store"},
+	"telephony/agents":     {"telephony/...", "ring", "vm", "store", "internal/wav", "internal/g711"},
 	"telephony/session":    {"telephony/media", "telephony/prompt", "vm", "internal/wav", "internal/g711"},
 	"telephony/serving":    {"telephony/...", "vm", "billing", "store", "live", "internal/wav", "internal/g711"},
 	"telephony/node":       {"telephony/...", "vm", "billing", "store", "live", "internal/wav", "internal/g711"},
@@ -45,6 +48,8 @@ var rules = map[string][]string{
 	"bench/apply":          {"*"},
 	"bench/serve":          {"*"},
 	"bench/validate":       {"*"},
+	"bench/relay":          {"*"},
+	"bench/register":       {"*"},
 	"testscripts":          {"*"},
 }
 

@@ -153,7 +153,14 @@ type options struct {
 	minSE        int
 	advertise    netip.Addr
 	anySource    bool
+	register     sipgo.RequestHandler
 }
+
+// WithRegistrar hands REGISTER requests to h (the registrar); without
+// it, REGISTER is answered 405 like any method the server does not take.
+// h sees a request the server's guard passed: SIP/2.0, its CSeq's method
+// its own.
+func WithRegistrar(h sipgo.RequestHandler) Option { return func(o *options) { o.register = h } }
 
 // WithAdvertisedAddr is the address callers are told to reach the server
 // at, in Contact and in SDP, when it differs from the one it listens on:
@@ -238,6 +245,9 @@ func NewServer(addr netip.AddrPort, lo, hi int, log *slog.Logger, opts ...Option
 	srv.OnOptions(s.guard(func(req *sip.Request, tx sip.ServerTransaction) {
 		s.dialogs.Respond(tx, req, sip.StatusOK, "OK", sip.NewHeader("Accept", "application/sdp"))
 	}))
+	if o.register != nil {
+		srv.OnRegister(s.guard(o.register))
+	}
 	srv.OnNoRoute(s.guard(func(req *sip.Request, tx sip.ServerTransaction) {
 		s.dialogs.Respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed")
 	}))

@@ -53,6 +53,17 @@ type Options struct {
 	// AudioSource is the WAV file (8 kHz, mono, 16-bit) baresip sends as
 	// the caller's voice. When empty, a 60 s tone is written for it.
 	AudioSource string
+	// User, when set, makes the phone an agent's: it registers as
+	// sip:User@Domain with Password every Regint seconds (60 when 0),
+	// and answers incoming calls itself when AnswerMode is "auto" (the
+	// default is "manual": Do("accept") answers). Without User the phone
+	// is a caller that never registers.
+	User, Domain, Password string
+	Regint                 int
+	AnswerMode             string
+	// Codecs is the account's audio_codecs: "PCMA" when empty; "PCMU"
+	// or "PCMU,PCMA" to offer µ-law.
+	Codecs string
 }
 
 // Event is one event baresip reported.
@@ -152,12 +163,12 @@ func Start(ctx context.Context, dir string, o Options) (*Phone, error) {
 		"module_app menu.so",
 		fmt.Sprintf("ctrl_tcp_listen 127.0.0.1:%d", o.CtrlPort),
 	}
-	// No registration, PCMA only, and every request to the server.
+	// Every request to the server; a caller does not register.
 	outbound := "sip:" + o.Server
 	if o.Transport == "tcp" {
 		outbound += ";transport=tcp"
 	}
-	account := fmt.Sprintf("<sip:caller@127.0.0.1>;regint=0;audio_codecs=PCMA;outbound=%q\n", outbound)
+	account := accountLine(o, outbound)
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(strings.Join(config, "\n")+"\n"), 0o644); err != nil {
 		return nil, err
 	}
@@ -195,6 +206,35 @@ func Start(ctx context.Context, dir string, o Options) (*Phone, error) {
 	}
 	go p.readLoop()
 	return p, nil
+}
+
+// accountLine is baresip's accounts line for o.
+func accountLine(o Options, outbound string) string {
+	codecs := o.Codecs
+	if codecs == "" {
+		codecs = "PCMA"
+	}
+	if o.User == "" {
+		return fmt.Sprintf("<sip:caller@127.0.0.1>;regint=0;audio_codecs=%s;outbound=%q\n", codecs, outbound)
+	}
+	domain := o.Domain
+	if domain == "" {
+		domain = "127.0.0.1"
+	}
+	regint := o.Regint
+	if regint == 0 {
+		regint = 60
+	}
+	answer := o.AnswerMode
+	if answer == "" {
+		answer = "manual"
+	}
+	line := fmt.Sprintf("<sip:%s@%s", o.User, domain)
+	if o.Transport == "tcp" {
+		line += ";transport=tcp"
+	}
+	line += fmt.Sprintf(">;auth_pass=%s;regint=%d;answermode=%s;audio_codecs=%s;outbound=%q\n", o.Password, regint, answer, codecs, outbound)
+	return line
 }
 
 // readLoop reads ctrl_tcp's netstrings until the connection closes.
