@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/callflow/callflow/ring"
 	"github.com/callflow/callflow/vm"
 )
 
@@ -199,17 +200,17 @@ func (h *host) answer(e vm.Effect) (vm.Result, uint8, string) {
 	case vm.EffectRingUser:
 		user := e.Target.Text
 		h.lastRung = user
-		switch h.ring(user) {
-		case Answers:
+		o := outcomeOf(h.ring(user))
+		note := map[ring.Outcome]string{
+			ring.Answered:    user + " answered",
+			ring.Busy:        user + " is on another call",
+			ring.Unavailable: user + " is unavailable",
+			ring.NoAnswer:    user + " did not answer",
+		}[o]
+		if o == ring.Answered {
 			h.connectedTo, h.answeredBy = "user."+user, user
-			return vm.ResultAnswered, 0, user + " answered"
-		case Busy:
-			return vm.ResultBusy, 0, user + " is on another call"
-		case Unavailable:
-			return vm.ResultUnavailable, 0, user + " is unavailable"
-		default:
-			return vm.ResultTimeout, 0, user + " did not answer"
 		}
+		return ring.UserResult(o), 0, note
 	case vm.EffectQueue:
 		// The queue is for the user the state rang; the world says
 		// whether that user is still busy at the next ring.
@@ -239,35 +240,51 @@ func (h *host) answer(e vm.Effect) (vm.Result, uint8, string) {
 	return vm.ResultDone, 0, ""
 }
 
+// ringGroup rings a group by the runtime's rules (package ring): each
+// member's scripted behaviour says whether they are logged in, busy, or
+// how they answer; the members are rung in ring.Order (the directory's
+// order stands for the login order), and the first to answer takes the
+// call.
 func (h *host) ringGroup(e vm.Effect) (vm.Result, uint8, string) {
 	group := e.Target.Text
-	members := h.dir.Members(group)
-	reachable, busy, rang := 0, 0, 0
-	for _, user := range members {
+	names := h.dir.Members(group)
+	members := make([]ring.Member, len(names))
+	answers := map[string]bool{}
+	for i, user := range names {
 		b := h.ring(user)
-		switch b {
-		case Unavailable:
-			continue
-		case Busy:
-			reachable++
-			busy++
-			continue
-		}
-		reachable++
-		rang++
-		if b == Answers {
+		members[i] = ring.Member{Name: user, LoggedIn: b != Unavailable, Busy: b == Busy}
+		answers[user] = b == Answers
+	}
+	order, tally := ring.Order(members, e.Strategy == vm.Sequential)
+	for _, user := range order {
+		if answers[user] {
+			tally.Add(ring.Answered)
 			h.connectedTo, h.answeredBy = "group."+group, user
-			return vm.ResultAnswered, 0, user + " answered for group " + group
+			return tally.Result(), 0, user + " answered for group " + group
 		}
+		tally.Add(ring.NoAnswer)
 	}
-	switch {
-	case reachable == 0:
-		return vm.ResultUnavailable, 0, "no member of " + group + " is available"
-	case busy == reachable:
-		return vm.ResultAllBusy, 0, "every available member of " + group + " is busy"
-	default:
-		return vm.ResultTimeout, 0, "nobody in " + group + " answered"
+	r := tally.Result()
+	switch r {
+	case vm.ResultUnavailable:
+		return r, 0, "no member of " + group + " is available"
+	case vm.ResultAllBusy:
+		return r, 0, "every available member of " + group + " is busy"
 	}
+	return r, 0, "nobody in " + group + " answered"
+}
+
+// outcomeOf is what a scripted behaviour means as the outcome of a ring.
+func outcomeOf(b string) ring.Outcome {
+	switch b {
+	case Answers:
+		return ring.Answered
+	case Busy:
+		return ring.Busy
+	case Unavailable:
+		return ring.Unavailable
+	}
+	return ring.NoAnswer
 }
 
 func keyString(d uint8) string {
