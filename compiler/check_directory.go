@@ -1,6 +1,9 @@
 package compiler
 
 import (
+	"net/netip"
+	"strings"
+
 	"github.com/nyaruka/phonenumbers"
 )
 
@@ -28,6 +31,56 @@ func (c *checker) checkOrganization() {
 	if org.SupportNumber != nil {
 		resolve(c, *org.SupportNumber, "number", c.m.Numbers, "support_number")
 	}
+	if org.SIPDomain.Set {
+		if why := sipDomainProblem(org.SIPDomain.Value); why != "" {
+			c.errorf(org.SIPDomain.Range, "Invalid SIP domain",
+				"%q %s. Phones register as sip:NAME@DOMAIN, so write the domain alone: a host name such as \"sip.example.com\" or an IP address such as \"192.0.2.10\".", org.SIPDomain.Value, why)
+		}
+	}
+}
+
+// sipDomainProblem says what keeps s from being a SIP domain (a host
+// name or an IP address, alone), or "" when it is one.
+func sipDomainProblem(s string) string {
+	switch {
+	case s == "":
+		return "is empty; remove sip_domain to use the server's own host"
+	case strings.Contains(s, "://") || strings.HasPrefix(strings.ToLower(s), "sip:") || strings.HasPrefix(strings.ToLower(s), "sips:"):
+		return "has a scheme"
+	case strings.Contains(s, "@"):
+		return "names a user"
+	case strings.ContainsAny(s, "/;?"):
+		return "has a path or parameters"
+	}
+	host := s
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		host = s[1 : len(s)-1]
+		if a, err := netip.ParseAddr(host); err == nil && a.Is6() {
+			return ""
+		}
+		return "is not an IPv6 address in brackets"
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return ""
+	}
+	if _, err := netip.ParseAddrPort(host); err == nil || strings.Contains(host, ":") {
+		return "has a port"
+	}
+	if len(host) > 253 {
+		return "is longer than a host name may be (253 characters)"
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return "is not a host name (each dot-separated label is 1 to 63 letters, digits or hyphens, not starting or ending with a hyphen)"
+		}
+		for i := 0; i < len(label); i++ {
+			b := label[i]
+			if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-') {
+				return "is not a host name (only letters, digits, hyphens and dots)"
+			}
+		}
+	}
+	return ""
 }
 
 func isCurrencyCode(s string) bool {

@@ -10,6 +10,7 @@ var organizationSchema = &hcl.BodySchema{
 		{Name: "partner"},
 		{Name: "managed_by_partner"},
 		{Name: "support_number"},
+		{Name: "sip_domain"},
 	},
 }
 
@@ -22,6 +23,7 @@ func decodeOrganization(block *hcl.Block) (*Organization, hcl.Diagnostics) {
 	diags = append(diags, decodeString(a, "currency", &org.Currency)...)
 	diags = append(diags, decodeBool(a, "partner", &org.Partner)...)
 	diags = append(diags, decodeBool(a, "managed_by_partner", &org.ManagedByPartner)...)
+	diags = append(diags, decodeString(a, "sip_domain", &org.SIPDomain)...)
 	ref, d := decodeRef(a, "support_number")
 	org.SupportNumber = ref
 	return org, append(diags, d...)

@@ -78,7 +78,10 @@ type Organization struct {
 	Partner          Bool   // a partner organisation cannot use auto-recharge (S4)
 	ManagedByPartner Bool   // a customer linked to a partner: same restriction (S4)
 	SupportNumber    *Ref   // where callbacks to a custom caller ID go (S26)
-	DeclRange        hcl.Range
+	// SIPDomain is the domain users' phones register in (sip:NAME@DOMAIN);
+	// unset, the server's own host is the domain.
+	SIPDomain String
+	DeclRange hcl.Range
 }
 
 // Credits holds the prepaid-credit settings (S1–S4).

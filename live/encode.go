@@ -16,7 +16,7 @@ import (
 // FormatVersion is the version of the encoding. Bump it whenever a field
 // is added, removed or changes meaning: Decode refuses every other
 // version, and the fix it names is to apply the configuration again.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // ErrFormat is returned (wrapped) by Decode for a model of another
 // format version than FormatVersion.

@@ -95,7 +95,7 @@ func TestDecodeRefuses(t *testing.T) {
 
 func TestDecodeOtherFormat(t *testing.T) {
 	good := string(encode(t, sample()))
-	_, err := live.Decode([]byte(strings.Replace(good, `"format_version":1`, `"format_version":99`, 1)))
+	_, err := live.Decode([]byte(strings.Replace(good, `"format_version":2`, `"format_version":99`, 1)))
 	if !errors.Is(err, live.ErrFormat) || !strings.Contains(err.Error(), "callflow apply") {
 		t.Errorf("err = %v, want ErrFormat naming the fix", err)
 	}
@@ -120,7 +120,7 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(empty)
-	f.Add([]byte(`{"format_version":1,"model":null}`))
+	f.Add([]byte(`{"format_version":2,"model":null}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := live.Decode(b)
 		if err != nil {

@@ -49,6 +49,10 @@ type Organization struct {
 	// SupportNumber is the E.164 number callbacks to a custom caller ID
 	// go to (S26); "" for none.
 	SupportNumber string `json:"support_number"`
+	// SIPDomain is the domain users' phones register in, as
+	// sip:NAME@DOMAIN: a host name or an IP address, lower case; "" when
+	// not written, and then the server's own host is the domain.
+	SIPDomain string `json:"sip_domain"`
 }
 
 // Credits holds the prepaid-credit settings (S1–S4).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/callflow/callflow/compiler"
 	"github.com/callflow/callflow/lang"
@@ -37,6 +38,7 @@ func NewLive(m *compiler.Model) (*live.Model, error) {
 		out.Organization = live.Organization{
 			Name: o.Name.Value, Country: o.Country.Value, Currency: o.Currency.Value,
 			Partner: o.Partner.Value, ManagedByPartner: o.ManagedByPartner.Value, SupportNumber: e164(o.SupportNumber),
+			SIPDomain: strings.ToLower(o.SIPDomain.Value),
 		}
 		if out.Organization.Currency == "" {
 			out.Organization.Currency = lang.DefaultOrganizationCurrency

@@ -23,6 +23,7 @@ organization {
   country        = "US"
   currency       = "EUR"
   support_number = number.free
+  sip_domain     = "PBX.Acme.example"
 }
 
 credits {
@@ -74,7 +75,7 @@ func TestNewLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Organization != (live.Organization{Name: "Acme", Country: "US", Currency: "EUR", SupportNumber: "+18005550199"}) {
+	if got.Organization != (live.Organization{Name: "Acme", Country: "US", Currency: "EUR", SupportNumber: "+18005550199", SIPDomain: "pbx.acme.example"}) {
 		t.Errorf("organization %+v", got.Organization)
 	}
 	if want := (live.Credits{LowBalance: 5_000_000, AutoRecharge: live.AutoRecharge{Enabled: true, Threshold: 10_000_000, Amount: 50_000_000}}); got.Credits != want {

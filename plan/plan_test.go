@@ -3,6 +3,7 @@ package plan_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,6 +75,23 @@ func TestMeaningOnly(t *testing.T) {
 		if plan.Hash(a) != plan.Hash(b) {
 			t.Errorf("variant %d means the same but hashes differently", i)
 		}
+	}
+}
+
+// A change of the SIP domain is a change of the organisation: phones
+// must register again under the new one.
+func TestCompareSIPDomain(t *testing.T) {
+	a, _ := snapshot(t, base)
+	b, _ := snapshot(t, base+"organization {\n  sip_domain = \"pbx.example.com\"\n}\n")
+	changes := plan.Compare(a, b)
+	found := false
+	for _, c := range changes {
+		if strings.Contains(fmt.Sprintf("%+v", c), "sip_domain") && strings.Contains(fmt.Sprintf("%+v", c), "pbx.example.com") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("setting sip_domain shows no change naming it: %+v", changes)
 	}
 }
 

@@ -75,6 +75,7 @@ func NewSnapshot(m *compiler.Model) *Snapshot {
 		if o.SupportNumber != nil {
 			s.Organization["support_number"] = o.SupportNumber.String()
 		}
+		set(s.Organization, "sip_domain", o.SIPDomain)
 	}
 	s.Rates = rateObject(cfg.Rates)
 	s.Trunks = map[string]Object{}

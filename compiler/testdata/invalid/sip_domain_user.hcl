@@ -1,0 +1,3 @@
+organization {
+  sip_domain = "alice@pbx.example.com" # ERROR: Invalid SIP domain
+}
