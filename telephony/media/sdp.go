@@ -94,8 +94,13 @@ func (s *Session) Answer(offer []byte) ([]byte, Negotiated, error) {
 
 // Offer returns an offer of ours (for an INVITE that had none): PCMU and
 // PCMA, and telephone-event as payload type 101, sendrecv.
-func (s *Session) Offer() []byte {
-	return s.describe(Negotiated{PayloadType: PayloadPCMU, DTMFType: 101}, true)
+func (s *Session) Offer() []byte { return s.OfferFirst(PayloadPCMU) }
+
+// OfferFirst is Offer with codec (PCMU or PCMA) first: a bridge offers an
+// agent's phone the caller's codec first, so that most calls need no
+// transcoding.
+func (s *Session) OfferFirst(codec uint8) []byte {
+	return s.describe(Negotiated{PayloadType: codec, DTMFType: 101}, true)
 }
 
 // ReadAnswer reads the answer to our Offer.
@@ -228,8 +233,9 @@ func (s *Session) describe(n Negotiated, offer bool) []byte {
 	}
 	attrs := []string{fmt.Sprintf("a=rtpmap:%d %s", n.PayloadType, codec)}
 	if offer {
-		formats = "0 8"
-		attrs = append(attrs, "a=rtpmap:8 PCMA/8000")
+		other := map[uint8]uint8{PayloadPCMU: PayloadPCMA, PayloadPCMA: PayloadPCMU}[n.PayloadType]
+		formats += " " + strconv.Itoa(int(other))
+		attrs = append(attrs, fmt.Sprintf("a=rtpmap:%d %s", other, map[uint8]string{PayloadPCMU: "PCMU/8000", PayloadPCMA: "PCMA/8000"}[other]))
 	}
 	if n.DTMFType != 0 {
 		formats += " " + strconv.Itoa(int(n.DTMFType))
