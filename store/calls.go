@@ -33,6 +33,12 @@ type Call struct {
 	// node closes only its own calls; "" for calls of stores from before
 	// nodes were recorded.
 	Node string
+	// QueueWait is how long the caller waited in a queue for an agent;
+	// kept to the millisecond.
+	QueueWait time.Duration
+	// Note says, in a sentence, what the record alone does not: why a
+	// recording was skipped, say; "" for nothing.
+	Note string
 }
 
 // Type is the call's type as the history shows it: outgoing, incoming
@@ -75,13 +81,14 @@ func (s *Store) saveCall(ctx context.Context, tx *sql.Tx, c Call) error {
 	if c.LastSeenAt.IsZero() {
 		c.LastSeenAt = c.StartedAt
 	}
-	_, err := s.execTx(ctx, tx, `INSERT INTO calls (id, direction, from_number, to_number, number_name, flow, flow_version, path, agent, started_at, answered_at, ended_at, last_seen_at, recording_s, credits, ending, node)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := s.execTx(ctx, tx, `INSERT INTO calls (id, direction, from_number, to_number, number_name, flow, flow_version, path, agent, started_at, answered_at, ended_at, last_seen_at, recording_s, credits, ending, node, queue_wait_ms, note)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET path = excluded.path, agent = excluded.agent, answered_at = excluded.answered_at, ended_at = excluded.ended_at,
-	last_seen_at = excluded.last_seen_at, recording_s = excluded.recording_s, credits = excluded.credits, ending = excluded.ending`,
+	last_seen_at = excluded.last_seen_at, recording_s = excluded.recording_s, credits = excluded.credits, ending = excluded.ending,
+	queue_wait_ms = excluded.queue_wait_ms, note = excluded.note`,
 		c.ID, c.Direction, c.From, c.To, c.NumberName, c.Flow, c.FlowVersion, strings.Join(c.Path, " "), c.Agent,
 		c.StartedAt.UTC().Format(timeLayout), formatTimeOrNull(c.AnsweredAt), formatTimeOrNull(c.EndedAt), c.LastSeenAt.UTC().Format(timeLayout),
-		c.RecordingS, c.Credits, c.Ending, c.Node)
+		c.RecordingS, c.Credits, c.Ending, c.Node, c.QueueWait.Milliseconds(), c.Note)
 	return err
 }
 
@@ -149,7 +156,7 @@ type CallFilter struct {
 
 // Calls lists the calls that match f, newest first.
 func (s *Store) Calls(ctx context.Context, f CallFilter) ([]Call, error) {
-	q := `SELECT id, direction, from_number, to_number, number_name, flow, flow_version, path, agent, started_at, COALESCE(answered_at, ''), COALESCE(ended_at, ''), last_seen_at, recording_s, credits, ending, node FROM calls WHERE 1 = 1`
+	q := `SELECT id, direction, from_number, to_number, number_name, flow, flow_version, path, agent, started_at, COALESCE(answered_at, ''), COALESCE(ended_at, ''), last_seen_at, recording_s, credits, ending, node, queue_wait_ms, note FROM calls WHERE 1 = 1`
 	var args []any
 	if !f.Since.IsZero() {
 		q += ` AND started_at >= ?`
@@ -172,10 +179,12 @@ func (s *Store) Calls(ctx context.Context, f CallFilter) ([]Call, error) {
 	for rows.Next() {
 		var c Call
 		var path, started, answered, ended, seen string
+		var queueWaitMS int64
 		if err := rows.Scan(&c.ID, &c.Direction, &c.From, &c.To, &c.NumberName, &c.Flow, &c.FlowVersion, &path, &c.Agent,
-			&started, &answered, &ended, &seen, &c.RecordingS, &c.Credits, &c.Ending, &c.Node); err != nil {
+			&started, &answered, &ended, &seen, &c.RecordingS, &c.Credits, &c.Ending, &c.Node, &queueWaitMS, &c.Note); err != nil {
 			return nil, err
 		}
+		c.QueueWait = time.Duration(queueWaitMS) * time.Millisecond
 		c.Path = strings.Fields(path)
 		c.StartedAt, c.LastSeenAt = parseTime(started), parseTime(seen)
 		if answered != "" {

@@ -17,7 +17,8 @@ func TestCalls(t *testing.T) {
 		calls := []store.Call{
 			{ID: "a", Direction: "incoming", From: "+12125550100", To: "+14155550100", NumberName: "sales", Flow: "sales", FlowVersion: 1,
 				Path: []string{"ivr.menu", "transfer_user.dana"}, Agent: "dana", StartedAt: t0, AnsweredAt: t0.Add(10 * time.Second),
-				EndedAt: t0.Add(3 * time.Minute), RecordingS: 170, Credits: 30000, Ending: "connected"},
+				EndedAt: t0.Add(3 * time.Minute), RecordingS: 170, Credits: 30000, Ending: "connected",
+				QueueWait: 12345 * time.Millisecond, Note: "not recorded: the storage plan is full"},
 			{ID: "b", Direction: "incoming", From: "+12125550101", To: "+18005550199", NumberName: "support", Flow: "support", FlowVersion: 2,
 				Path: []string{"announce.welcome", "ivr.main", "voicemail.general"}, StartedAt: t0.Add(time.Hour),
 				EndedAt: t0.Add(time.Hour + 40*time.Second), RecordingS: 25, Credits: 30000, Ending: "message"},
@@ -63,6 +64,9 @@ func TestCalls(t *testing.T) {
 			if got := ids(tt.f); got != tt.want {
 				t.Errorf("%+v: %s, want %s", tt.f, got, tt.want)
 			}
+		}
+		if cs, _ := s.Calls(ctx, store.CallFilter{Agent: "dana"}); len(cs) != 1 || cs[0].QueueWait != 12345*time.Millisecond || cs[0].Note != "not recorded: the storage plan is full" {
+			t.Errorf("queue wait and note not kept: %+v", cs)
 		}
 		// A call running on another node, which must be left alone.
 		other := store.Call{ID: "e", Direction: "incoming", From: "+2", To: "+14155550100", Flow: "sales", StartedAt: t0.Add(4 * time.Hour), Node: "n2"}

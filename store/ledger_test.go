@@ -66,8 +66,10 @@ func TestKeptBalances(t *testing.T) {
 		}
 
 		// A store of schema 7 had no kept balances (nor stored prompts,
-		// nor typed live models): upgrading computes them.
-		execRaw(t, dsn, "ALTER TABLE config_versions DROP COLUMN live", "DROP TABLE flow_prompts", "DROP TABLE prompt_audio", "DROP INDEX calls_open", "ALTER TABLE calls DROP COLUMN node", "DROP INDEX ledger_outbox_due", "DROP TABLE ledger_balances",
+		// nor typed live models, nor agents): upgrading computes them.
+		execRaw(t, dsn, "DROP TABLE agent_calls", "DROP TABLE logins", "DROP TABLE registrations", "DROP TABLE credentials",
+			"ALTER TABLE calls DROP COLUMN note", "ALTER TABLE calls DROP COLUMN queue_wait_ms",
+			"ALTER TABLE config_versions DROP COLUMN live", "DROP TABLE flow_prompts", "DROP TABLE prompt_audio", "DROP INDEX calls_open", "ALTER TABLE calls DROP COLUMN node", "DROP INDEX ledger_outbox_due", "DROP TABLE ledger_balances",
 			"CREATE INDEX ledger_entries_account ON ledger_entries (account)")
 		setSchemaVersion(t, dsn, 7)
 		s.Close()

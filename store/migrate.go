@@ -173,6 +173,51 @@ CREATE TABLE flow_prompts (
 	10: `
 ALTER TABLE config_versions ADD COLUMN live TEXT;
 `,
+	// 11: agents. Digest credentials (hashes only, never a password);
+	// phones' registrations (bindings, RFC 3261 §10), kept here so that
+	// every node sees them; when each user logged in (their first live
+	// binding), which orders a sequential group; the calls agents are
+	// ringing or on, on any node; and a call's time in a queue and a note
+	// on its record (why a recording was skipped, say).
+	11: `
+CREATE TABLE credentials (
+	username   TEXT PRIMARY KEY,
+	realm      TEXT NOT NULL,
+	ha1_md5    TEXT NOT NULL,
+	ha1_sha256 TEXT NOT NULL,
+	updated_at TEXT NOT NULL
+);
+CREATE TABLE registrations (
+	username      TEXT NOT NULL,
+	contact       TEXT NOT NULL,
+	call_id       TEXT NOT NULL,
+	cseq          BIGINT NOT NULL,
+	expires_at    TEXT NOT NULL,
+	registered_at TEXT NOT NULL,
+	source        TEXT NOT NULL,
+	transport     TEXT NOT NULL,
+	node          TEXT NOT NULL,
+	user_agent    TEXT NOT NULL,
+	PRIMARY KEY (username, contact)
+);
+CREATE INDEX registrations_expires ON registrations (expires_at);
+CREATE TABLE logins (
+	username     TEXT PRIMARY KEY,
+	logged_in_at TEXT NOT NULL
+);
+CREATE TABLE agent_calls (
+	call_id  TEXT NOT NULL,
+	username TEXT NOT NULL,
+	state    TEXT NOT NULL,
+	node     TEXT NOT NULL,
+	since    TEXT NOT NULL,
+	PRIMARY KEY (call_id, username)
+);
+CREATE INDEX agent_calls_user ON agent_calls (username, state);
+CREATE INDEX agent_calls_node ON agent_calls (node);
+ALTER TABLE calls ADD COLUMN queue_wait_ms BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE calls ADD COLUMN note TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // SchemaVersion is the newest schema this build knows.
