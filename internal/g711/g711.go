@@ -134,3 +134,40 @@ func DecodeALawFrame(dst []int16, payload []byte) {
 		dst[i] = alawTable[b]
 	}
 }
+
+// ulawToALaw and alawToULaw transcode one byte by table: the A-law (or
+// µ-law) encoding of the other law's decoded sample, so that a bridge
+// between a PCMU and a PCMA phone converts exactly as decoding and
+// encoding again would, at a lookup a byte.
+var ulawToALaw, alawToULaw [256]byte
+
+func init() {
+	for i := 0; i < 256; i++ {
+		ulawToALaw[i] = EncodeALaw(DecodeULaw(byte(i)))
+		alawToULaw[i] = EncodeULaw(DecodeALaw(byte(i)))
+	}
+}
+
+// ULawToALaw converts one µ-law byte to A-law.
+func ULawToALaw(b byte) byte { return ulawToALaw[b] }
+
+// ALawToULaw converts one A-law byte to µ-law.
+func ALawToULaw(b byte) byte { return alawToULaw[b] }
+
+// ULawToALawFrame converts a µ-law payload to A-law into dst (which must
+// be as long). dst may be src.
+func ULawToALawFrame(dst, src []byte) {
+	dst = dst[:len(src)]
+	for i, b := range src {
+		dst[i] = ulawToALaw[b]
+	}
+}
+
+// ALawToULawFrame converts an A-law payload to µ-law into dst (which
+// must be as long). dst may be src.
+func ALawToULawFrame(dst, src []byte) {
+	dst = dst[:len(src)]
+	for i, b := range src {
+		dst[i] = alawToULaw[b]
+	}
+}
