@@ -1,7 +1,9 @@
 // Package media holds a call's media: G.711 by payload type (the codec
 // itself is internal/g711), RTP framing with correct sequence numbers,
 // timestamps and SSRC, one stream per call paced every 20 ms (Pacer,
-// Stream), RFC 4733 DTMF events, and SDP offer/answer (Session).
+// Stream), RFC 4733 DTMF events, SDP offer/answer (Session), symmetric
+// RTP (Latch), and for two-party calls the Bridge, which relays each
+// leg's RTP into the other leg's Stream, and the two-channel Recorder.
 package media
 
 import "github.com/callflow/callflow/internal/g711"
@@ -35,4 +37,18 @@ func Decode(pt uint8, dst []int16, payload []byte) {
 		return
 	}
 	g711.DecodeULawFrame(dst, payload)
+}
+
+// Transcode converts a G.711 payload from payload type from to payload
+// type to into dst (which must be as long; it may be src), by a table
+// that gives exactly what decoding and encoding again would.
+func Transcode(from, to uint8, dst, src []byte) {
+	switch {
+	case from == to:
+		copy(dst, src)
+	case from == PayloadPCMU:
+		g711.ULawToALawFrame(dst, src)
+	default:
+		g711.ALawToULawFrame(dst, src)
+	}
 }

@@ -32,6 +32,10 @@ type Pacer struct {
 // always hears the call. Its timestamps follow the clock: a tick the
 // pacer misses leaves a gap in time, never a burst of packets.
 //
+// While the call is bridged, the stream relays the other leg's media
+// instead (StartRelay, Relay, StopRelay in stream_relay.go): the same
+// SSRC, sequence numbers and clock, so the phone hears one stream.
+//
 // Create it with NewStream, start it with Pacer.Add, and end it with
 // Close. Its methods are safe for concurrent use.
 type Stream struct {
@@ -48,12 +52,25 @@ type Stream struct {
 	closed  bool          // guarded by mu
 	done    chan struct{} // closed when the pacer has let go of the stream
 	err     error         // guarded by mu: why sending failed
-	sender  *Sender       // used by the pacer only
 	tick    int64         // used by the pacer only: the last tick sent
 	started bool          // used by the pacer only
-	packet  [12 + FrameSamples]byte
 	payload [FrameSamples]byte
 	silence [FrameSamples]byte
+
+	// relaying is set while the stream relays (StartRelay): the pacer
+	// sends nothing and leaves the playback alone. It is written under
+	// send and read without it by the pacer's first look.
+	relaying atomic.Bool
+	ended    atomic.Bool // set by Close: Relay sends nothing more
+
+	// send serialises the packets that leave the stream, the pacer's and
+	// the relay's, so that sequence numbers leave in order; it is held
+	// across the write. Never taken with mu held.
+	send    sync.Mutex
+	sender  *Sender                 // guarded by send
+	packet  [12 + FrameSamples]byte // guarded by send: the pacer's packet
+	relay   relayState              // guarded by send
+	relayed [1500]byte              // guarded by send: the relay's packet
 }
 
 // NewStream makes the stream of a call whose RTP leaves from conn to
@@ -111,6 +128,7 @@ func (s *Stream) Close() {
 		return
 	}
 	s.closed = true
+	s.ended.Store(true)
 	if s.play != nil {
 		s.play.finish()
 		s.play = nil
@@ -256,6 +274,9 @@ func (s *Stream) frame(n int64) bool {
 	s.started, s.tick = true, n
 	p := s.play
 	payload := s.silence[:]
+	if s.relaying.Load() {
+		p = nil // relayed media plays instead; the playback waits
+	}
 	if p != nil {
 		if p.off >= len(p.samples) {
 			// The last frame went out a tick ago and has played.
@@ -273,21 +294,29 @@ func (s *Stream) frame(n int64) bool {
 		}
 	}
 	s.mu.Unlock()
-	if !s.sending.Load() {
+	s.send.Lock()
+	if s.relaying.Load() || !s.sending.Load() {
 		s.sender.Skip(FrameSamples)
+		s.send.Unlock()
 		return true
 	}
+	s.relay.resume(s.sender)
 	size, err := s.sender.MarshalFrame(s.packet[:], payload, FrameSamples)
 	if err == nil {
 		_, err = s.conn.WriteTo(s.packet[:size], s.remote.Load())
 	}
+	s.send.Unlock()
 	if err == nil && s.sent != nil {
 		s.sent.Add(1)
 	}
 	if err != nil {
-		s.mu.Lock()
-		s.err = err
-		s.mu.Unlock()
+		s.setErr(err)
 	}
 	return true
+}
+
+func (s *Stream) setErr(err error) {
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
 }
