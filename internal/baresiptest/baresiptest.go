@@ -38,7 +38,8 @@ import (
 // Options configure a phone. Every address is on 127.0.0.1.
 type Options struct {
 	// SIPPort is where baresip listens for SIP over UDP and TCP. It also
-	// listens for TLS on SIPPort+1, so CtrlPort must not be that.
+	// listens for TLS on SIPPort+1, so CtrlPort must not be that. Ports
+	// left zero are chosen among those free.
 	SIPPort  int
 	CtrlPort int // ctrl_tcp's
 	RTPPorts [2]int
@@ -58,6 +59,8 @@ type Options struct {
 	// and answers incoming calls itself when AnswerMode is "auto" (the
 	// default is "manual": Do("accept") answers). Without User the phone
 	// is a caller that never registers.
+	// Regint below zero registers never: a phone the test rings at its
+	// own address.
 	User, Domain, Password string
 	Regint                 int
 	AnswerMode             string
@@ -89,7 +92,9 @@ type message struct {
 
 // Phone is one running baresip. Its methods are safe for concurrent use.
 type Phone struct {
-	cmd    *exec.Cmd
+	sipPort  int
+	rtpPorts [2]int
+	cmd      *exec.Cmd
 	conn   net.Conn
 	output *syncBuffer // baresip's stdout and stderr: the log and, with -s, the SIP trace
 	exited chan struct{}
@@ -136,6 +141,9 @@ func Start(ctx context.Context, dir string, o Options) (*Phone, error) {
 	if o.Transport != "udp" && o.Transport != "tcp" {
 		return nil, fmt.Errorf("baresip: transport %q: use udp or tcp", o.Transport)
 	}
+	if err := choosePorts(&o); err != nil {
+		return nil, err
+	}
 	if o.CtrlPort == o.SIPPort+1 {
 		return nil, fmt.Errorf("baresip: ctrl port %d is its TLS port (SIP port + 1)", o.CtrlPort)
 	}
@@ -176,7 +184,7 @@ func Start(ctx context.Context, dir string, o Options) (*Phone, error) {
 		return nil, err
 	}
 
-	p := &Phone{output: &syncBuffer{}, exited: make(chan struct{}), read: make(chan struct{}),
+	p := &Phone{sipPort: o.SIPPort, rtpPorts: o.RTPPorts, output: &syncBuffer{}, exited: make(chan struct{}), read: make(chan struct{}),
 		changed: make(chan struct{}), responses: map[string]message{}}
 	p.cmd = exec.Command("baresip", "-f", dir, "-s", "-v")
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
@@ -222,8 +230,11 @@ func accountLine(o Options, outbound string) string {
 		domain = "127.0.0.1"
 	}
 	regint := o.Regint
-	if regint == 0 {
+	switch {
+	case regint == 0:
 		regint = 60
+	case regint < 0:
+		regint = 0
 	}
 	answer := o.AnswerMode
 	if answer == "" {
@@ -235,6 +246,73 @@ func accountLine(o Options, outbound string) string {
 	}
 	line += fmt.Sprintf(">;auth_pass=%s;regint=%d;answermode=%s;audio_codecs=%s;outbound=%q\n", o.Password, regint, answer, codecs, outbound)
 	return line
+}
+
+// SIPAddr is where the phone takes SIP, over UDP and TCP.
+func (p *Phone) SIPAddr() string { return fmt.Sprintf("127.0.0.1:%d", p.sipPort) }
+
+// RTPPorts are the ports the phone's media may use.
+func (p *Phone) RTPPorts() [2]int { return p.rtpPorts }
+
+// choosePorts fills the ports o leaves zero with free ones: a SIP port
+// free over UDP and TCP whose next port (baresip's TLS) is free too, a
+// ctrl_tcp port, and ten RTP ports in a row.
+func choosePorts(o *Options) error {
+	free := func(network string, port int) bool {
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		if network == "udp" {
+			c, err := net.ListenPacket("udp", addr)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		}
+		l, err := net.Listen("tcp", addr)
+		if err == nil {
+			l.Close()
+		}
+		return err == nil
+	}
+	pick := func(ok func(port int) bool) (int, error) {
+		for range 50 {
+			c, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				return 0, err
+			}
+			port := c.LocalAddr().(*net.UDPAddr).Port
+			c.Close()
+			if port < 65000 && ok(port) {
+				return port, nil
+			}
+		}
+		return 0, errors.New("baresip: no free ports on 127.0.0.1")
+	}
+	var err error
+	if o.SIPPort == 0 {
+		if o.SIPPort, err = pick(func(p int) bool { return free("udp", p) && free("tcp", p) && free("tcp", p+1) }); err != nil {
+			return err
+		}
+	}
+	if o.CtrlPort == 0 {
+		if o.CtrlPort, err = pick(func(p int) bool { return p != o.SIPPort+1 && p != o.SIPPort && free("tcp", p) }); err != nil {
+			return err
+		}
+	}
+	if o.RTPPorts == [2]int{} {
+		lo, err := pick(func(p int) bool {
+			for q := p; q < p+10; q++ {
+				if !free("udp", q) {
+					return false
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		o.RTPPorts = [2]int{lo, lo + 9}
+	}
+	return nil
 }
 
 // readLoop reads ctrl_tcp's netstrings until the connection closes.
