@@ -95,10 +95,10 @@ type Phone struct {
 	sipPort  int
 	rtpPorts [2]int
 	cmd      *exec.Cmd
-	conn   net.Conn
-	output *syncBuffer // baresip's stdout and stderr: the log and, with -s, the SIP trace
-	exited chan struct{}
-	read   chan struct{} // closed when the reader goroutine returns
+	conn     net.Conn
+	output   *syncBuffer // baresip's stdout and stderr: the log and, with -s, the SIP trace
+	exited   chan struct{}
+	read     chan struct{} // closed when the reader goroutine returns
 
 	mu        sync.Mutex
 	changed   chan struct{}      // closed and replaced whenever events or responses arrive; guarded by mu
