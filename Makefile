@@ -3,7 +3,7 @@
 # throwaway PostgreSQL server.
 
 # Debian packages the test suite drives as real peers and tools.
-DEBIAN_PACKAGES := sip-tester espeak-ng sox baresip-core postgresql
+DEBIAN_PACKAGES := sip-tester espeak-ng sox baresip-core postgresql sipvicious
 
 GO ?= go
 
@@ -49,6 +49,7 @@ fuzz:
 	$(GO) test ./telephony/route -run '^$$' -fuzz '^FuzzRoute$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./telephony/prompt -run '^$$' -fuzz '^FuzzDecodeWAV$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./telephony/dialog -run '^$$' -fuzz '^FuzzParseSessionExpires$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./telephony/registrar -run '^$$' -fuzz '^FuzzParseAuthorization$$' -fuzztime $(FUZZTIME)
 
 # bench runs the validate benchmark on a generated 10,000-flow repository.
 bench:
