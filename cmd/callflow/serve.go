@@ -18,13 +18,14 @@ import (
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony"
 	"github.com/callflow/callflow/telephony/node"
+	"github.com/callflow/callflow/telephony/registrar"
 )
 
 func newServeCmd() *cobra.Command {
 	var db, listen, rtpPorts, httpAddr, inventory string
 	var grace, billingEvery time.Duration
 	var withPprof, anyMedia bool
-	var advertise string
+	var advertise, digestAlgorithms string
 	nodeName, _ := os.Hostname()
 	cmd := &cobra.Command{
 		Use:   "serve [DIR]",
@@ -80,7 +81,16 @@ version they started with. SIGINT or SIGTERM stops taking calls (503) and
 waits up to --grace for the calls in progress. A listener that fails (its
 UDP socket, its TCP accept) stops serve the same way, and serve exits 1
 with an error naming the listener and why; meanwhile /readyz answers 503
-with that reason. Transfers to users and groups
+with that reason.
+
+Users' phones register as sip:NAME@DOMAIN, where DOMAIN is the
+organization's sip_domain or, without one, --advertise's address or
+--listen's host. They authenticate with digest authentication against the
+password set with callflow users set-password; --digest-algorithms says
+which algorithms are offered (md5 by default: phones such as baresip 1.0
+fail when SHA-256 is offered at all; "sha-256,md5" offers both). Repeated
+failures ban the source or lock the user (see docs/operations.md).
+Transfers to users and groups
 take their unavailable branch until phones can register.`,
 		Example: `  callflow serve examples/acme
   callflow serve --listen 0.0.0.0:5060 --rtp-ports 20000-29999 --db postgres://callflow@db/callflow
@@ -129,7 +139,12 @@ take their unavailable branch until phones can register.`,
 					return err
 				}
 			}
+			algs, err := registrar.ParseAlgorithms(digestAlgorithms)
+			if err != nil {
+				return usagef("--digest-algorithms: %v", err)
+			}
 			err = node.Run(ctx, node.Config{
+				Host: advertise, DigestAlgorithms: algs,
 				Store: st, Listen: addr, RTPLow: lo, RTPHigh: hi, HTTP: httpAddr, Pprof: withPprof,
 				Grace: grace, BillingEvery: billingEvery, Node: nodeName, Recordings: recordingsDir(db),
 				Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), Out: cmd.OutOrStdout(), SIP: sipOpts,
@@ -150,6 +165,7 @@ take their unavailable branch until phones can register.`,
 	cmd.Flags().BoolVar(&withPprof, "pprof", false, "also serve Go's profiles on --http under /debug/pprof/ (for finding what a busy server spends its time on)")
 	cmd.Flags().DurationVar(&billingEvery, "billing-every", time.Hour, "how often to run the monthly billing job; 0 runs it only at start")
 	cmd.Flags().StringVar(&advertise, "advertise", "", "the IP address to name in Contact and SDP when callers reach this server at another than --listen's (a one-to-one NAT)")
+	cmd.Flags().StringVar(&digestAlgorithms, "digest-algorithms", "md5", "the digest algorithms phones are challenged with, in order: md5, sha-256, or both (\"sha-256,md5\"); offering sha-256 locks out phones that do not support it, such as baresip 1.0")
 	cmd.Flags().BoolVar(&anyMedia, "media-from-anywhere", false, "let a call's media latch onto the first RTP packet from any host, not only the SDP's or the INVITE's (for a carrier whose media hosts are named nowhere)")
 	return cmd
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony"
+	"github.com/callflow/callflow/telephony/registrar"
 	"github.com/callflow/callflow/telephony/serving"
 )
 
@@ -67,6 +68,12 @@ type Config struct {
 	Out io.Writer
 	// SIP configures the SIP server (telephony.WithAdvertisedAddr…).
 	SIP []telephony.Option
+	// Host is the SIP domain users' phones register in when the live
+	// configuration names no sip_domain; Listen's address when "".
+	Host string
+	// DigestAlgorithms are those the registrar challenges with, in order;
+	// registrar.DefaultAlgorithms (MD5) when empty.
+	DigestAlgorithms []registrar.Algorithm
 }
 
 // ErrListenerDied is returned (wrapped) by Run when a listener's Serve
@@ -107,7 +114,9 @@ type node struct {
 	b     *serving.Builder
 	srv   *telephony.Server
 	notes *notificationLog
-	live  *telephony.Live // the version new calls are answered with
+	live  *telephony.Live      // the version new calls are answered with
+	dir   *directory           // the registrar's users and domain
+	reg   *registrar.Registrar // answers REGISTER
 
 	udp  net.PacketConn
 	tcp  net.Listener
@@ -169,7 +178,14 @@ func start(ctx context.Context, cfg Config) (_ *node, err error) {
 	if n.live, err = n.b.Build(ctx); err != nil {
 		return nil, err
 	}
-	if n.srv, err = telephony.NewServer(cfg.Listen, cfg.RTPLow, cfg.RTPHigh, n.log, cfg.SIP...); err != nil {
+	if err := n.startRegistrar(ctx); err != nil {
+		return nil, err
+	}
+	sipOpts := append(cfg.SIP[:len(cfg.SIP):len(cfg.SIP)], telephony.WithRegistrar(n.reg.Handle))
+	if n.srv, err = telephony.NewServer(cfg.Listen, cfg.RTPLow, cfg.RTPHigh, n.log, sipOpts...); err != nil {
+		return nil, err
+	}
+	if err := n.srv.Metrics.Register(n.reg.Collectors()...); err != nil {
 		return nil, err
 	}
 	cfg.Store.OnWrite(n.srv.Metrics.StoreWrite)
@@ -230,6 +246,7 @@ func (n *node) serve(name string, fn func() error) {
 
 func (n *node) run(ctx context.Context) error {
 	n.billing(ctx)
+	n.sweep(ctx)
 	var billingTick <-chan time.Time
 	if n.cfg.BillingEvery > 0 {
 		t := time.NewTicker(n.cfg.BillingEvery)
@@ -238,8 +255,12 @@ func (n *node) run(ctx context.Context) error {
 	}
 	reload := time.NewTicker(n.cfg.ReloadEvery)
 	defer reload.Stop()
+	sweep := time.NewTicker(SweepEvery)
+	defer sweep.Stop()
 	for {
 		select {
+		case <-sweep.C:
+			n.sweep(ctx)
 		case <-billingTick:
 			n.billing(ctx)
 		case <-reload.C:
@@ -271,6 +292,9 @@ func (n *node) reload(ctx context.Context) {
 	}
 	n.live = next
 	n.srv.Load(next)
+	if err := n.dir.load(ctx, n.st); err != nil {
+		n.log.Error("the registrar keeps the users and domain of the version before", "version", v, "err", err)
+	}
 	fmt.Fprintf(n.out, "serving version %d\n", next.Version)
 }
 
