@@ -151,6 +151,7 @@ Every command takes --help. Documentation: docs/language.md and docs/cli.md.`,
 		newNotificationsCmd(),
 		newCallsCmd(),
 		newRecordingsCmd(),
+		newUsersCmd(),
 		newServeCmd(),
 	)
 	return root
