@@ -54,11 +54,34 @@ func (r *Recordings) Save(ctx context.Context, rec store.Recording) (bool, error
 	}
 	err := r.Store.AddRecording(ctx, rec, plan.Minutes*60)
 	if errors.Is(err, store.ErrQuota) {
-		month := r.Clock.Now().UTC().Format("2006-01")
-		msg := fmt.Sprintf("Recording storage is full: the %s plan holds %d minutes. New recordings are not saved until you choose a larger plan (recordings { plan }) or recordings are deleted.", r.Plan, plan.Minutes)
-		return false, r.Store.Notify(ctx, "storage-full", msg, "storage-full:"+r.Plan+":"+month)
+		return false, r.full(ctx, plan.Minutes)
 	}
 	return err == nil, err
+}
+
+// Room reports whether the plan has room for a new recording: a second
+// left at least. When it has none, the administrator gets the monthly
+// notification that storage is full, as Save sends it (S7).
+func (r *Recordings) Room(ctx context.Context) (bool, error) {
+	plan, ok := StoragePlans[r.Plan]
+	if !ok {
+		return false, fmt.Errorf("unknown storage plan %q", r.Plan)
+	}
+	secs, err := r.Store.RecordedSeconds(ctx)
+	if err != nil {
+		return false, err
+	}
+	if secs < plan.Minutes*60 {
+		return true, nil
+	}
+	return false, r.full(ctx, plan.Minutes)
+}
+
+// full notifies the administrator, once a month, that storage is full.
+func (r *Recordings) full(ctx context.Context, minutes int64) error {
+	month := r.Clock.Now().UTC().Format("2006-01")
+	msg := fmt.Sprintf("Recording storage is full: the %s plan holds %d minutes. New recordings are not saved until you choose a larger plan (recordings { plan }) or recordings are deleted.", r.Plan, minutes)
+	return r.Store.Notify(ctx, "storage-full", msg, "storage-full:"+r.Plan+":"+month)
 }
 
 // retention is how long delete_after keeps recordings (S9).

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -112,6 +113,7 @@ type Call struct {
 	mu      sync.Mutex
 	spurts  []Spurt       // guarded by mu: runs of frames that are not silence
 	packets []Packet      // guarded by mu
+	audio   []int16       // guarded by mu: what was heard, decoded
 	changed chan struct{} // closed and replaced when a frame is heard; guarded by mu
 
 	sendMu sync.Mutex // orders the packets sent
@@ -233,6 +235,11 @@ func (c *Call) listen() {
 		c.mu.Lock()
 		if len(c.packets) < maxPackets {
 			c.packets = append(c.packets, Packet{At: now, Sequence: p.SequenceNumber, Timestamp: p.Timestamp, Silent: silent(p.Payload)})
+			if p.PayloadType == media.PayloadPCMU || p.PayloadType == media.PayloadPCMA {
+				at := len(c.audio)
+				c.audio = append(c.audio, make([]int16, len(p.Payload))...)
+				media.Decode(p.PayloadType, c.audio[at:], p.Payload)
+			}
 		}
 		if silent(p.Payload) {
 			// The line between prompts: heard, but no frame of a prompt.
@@ -280,6 +287,14 @@ func silent(payload []byte) bool {
 		}
 	}
 	return len(payload) > 0
+}
+
+// Audio returns the audio heard so far, decoded, packet after packet in
+// order of arrival (a lost packet leaves no gap).
+func (c *Call) Audio() []int16 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.audio)
 }
 
 // Frames returns how many frames of prompts have been heard (silence is

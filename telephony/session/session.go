@@ -10,9 +10,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,15 +62,22 @@ type Session struct {
 	// before Run returns and the server hangs up, so that the caller's
 	// jitter buffer plays the prompt out. 200 ms by default.
 	Tail time.Duration
+	// Agents rings people and keeps their queues; nil makes every
+	// transfer unavailable (a server without a registrar).
+	Agents Agents
+
+	prog     *vm.Program
+	leg      Leg    // the agent who answered, bridged once the machine hangs up as connected
+	lastRung string // the user the last ring-user effect rang: its queue's
 
 	keys   chan byte     // from RTP, and Keys
 	stream *media.Stream // set once, under mu, by initStream
 
-	mu      sync.Mutex
-	rec     Recorder       // guarded by mu: the message being recorded, nil when none
-	recErr  error          // guarded by mu: the first error writing it
-	latch   latch          // guarded by mu
-	offered netip.AddrPort // guarded by mu: the address the SDP gave
+	latch *media.Latch // set with stream: which packets are the caller's (symmetric RTP)
+
+	mu     sync.Mutex
+	rec    Recorder // guarded by mu: the message being recorded, nil when none
+	recErr error    // guarded by mu: the first error writing it
 }
 
 // Recorder is a voicemail message being recorded: the caller's audio is
@@ -88,15 +95,42 @@ type Recorder interface {
 	Discard()
 }
 
-// latch is symmetric RTP's state: which source the caller's media comes
-// from, once a packet has come, and the SSRC of each of its streams (its
-// audio, and its telephone events, which some senders number apart).
-type latch struct {
-	locked bool
-	from   netip.AddrPort
-	ssrc   [2]uint32 // audio, events
-	known  [2]bool
+// Agents rings people for a call, and keeps the queues of busy users.
+type Agents interface {
+	// Ring performs a ring effect (EffectRingUser, EffectRingGroup) and
+	// returns its result. When a phone answered, leg is the agent's, and
+	// the session bridges it to the caller once the machine hangs up as
+	// connected; otherwise leg is nil. ctx ends when the caller hangs up:
+	// Ring then stops ringing and returns.
+	Ring(ctx context.Context, e vm.Effect) (vm.Result, Leg, error)
+	// Queue puts the caller in user's queue (q is the state's queue
+	// constant), unless it holds q.MaxWaiting callers already.
+	Queue(user string, q *vm.Const) (w Waiter, full bool)
 }
+
+// Waiter is a caller's place in a queue.
+type Waiter interface {
+	// Ready is closed when the user is free and this caller is first.
+	Ready() <-chan struct{}
+	// Leave takes the caller out of the queue: to ring the user, once
+	// Ready, or because the music ran out or the caller hung up.
+	Leave()
+}
+
+// Leg is the leg of an agent who answered.
+type Leg interface {
+	// Bridge joins the caller to the agent until either hangs up or ctx
+	// ends: it relays their media both ways and records the call when
+	// the ring effect said so. ctx ends when the caller hangs up.
+	Bridge(ctx context.Context, caller Caller) error
+	// Close hangs the agent up if they are still on, and frees the leg.
+	Close()
+}
+
+// Caller is the caller's media, handed to the bridge: the session reads
+// nothing of its socket from then on. Its latch goes on learning from the
+// caller's new offers (Renegotiate).
+type Caller = media.Leg
 
 // errHungUp ends an effect when the caller hangs up; Run resumes the
 // machine with vm.ResultHungUp.
@@ -121,14 +155,21 @@ func (s *Session) Run(ctx context.Context, p *vm.Program) (vm.Effect, error) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); s.receive(recvCtx) }()
-	defer func() {
+	stopReading := func() {
 		stopRecv()
 		s.Conn.SetReadDeadline(time.Now()) // unblock the reader
 		wg.Wait()
 		s.Conn.SetReadDeadline(time.Time{})
+	}
+	defer func() {
+		stopReading()
+		if s.leg != nil {
+			s.leg.Close()
+		}
 		s.stream.Close()
 		<-s.stream.Done()
 	}()
+	s.prog = p
 	var m vm.Machine
 	if err := m.Init(p, s.Hooks); err != nil {
 		return vm.Effect{}, err
@@ -140,6 +181,13 @@ func (s *Session) Run(ctx context.Context, p *vm.Program) (vm.Effect, error) {
 		}
 		if e.Kind == vm.EffectHangup {
 			s.Stopped = m.Err()
+			if e.Reason == vm.ReasonConnected && s.leg != nil {
+				// The caller is the agent's from here: the bridge reads
+				// the caller's media, and the call ends with either side.
+				// Its ending stays connected whoever hangs up first.
+				stopReading()
+				return e, s.leg.Bridge(ctx, s.caller())
+			}
 			if e.Reason != vm.ReasonCallerHungUp {
 				s.tail(ctx)
 			}
@@ -166,7 +214,7 @@ func (s *Session) initStream() {
 	defer s.mu.Unlock()
 	if s.stream == nil {
 		s.stream = media.NewStream(s.Conn, s.Remote, s.Codec, s.Sent)
-		s.offered = addrPortOf(s.Remote)
+		s.latch = media.NewLatch(media.AddrPortOf(s.Remote), s.Sources...)
 	}
 }
 
@@ -191,16 +239,9 @@ func (s *Session) tail(ctx context.Context) {
 // call from any goroutine, before or during Run.
 func (s *Session) Renegotiate(n media.Negotiated) {
 	s.initStream()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n.Remote != s.offered && n.Remote.Addr().IsValid() && !n.Remote.Addr().IsUnspecified() {
+	if s.latch.Offer(n.Remote) {
 		// A new address: the caller moved, so the latch learns again.
-		s.offered = n.Remote
-		s.latch = latch{}
 		s.stream.SetRemote(net.UDPAddrFromAddrPort(n.Remote))
-		if len(s.Sources) > 0 && !slices.Contains(s.Sources, n.Remote.Addr()) {
-			s.Sources = append(slices.Clip(s.Sources), n.Remote.Addr())
-		}
 	}
 	s.stream.SetSending(n.Direction.Sends())
 }
@@ -234,12 +275,116 @@ func (s *Session) perform(ctx context.Context, e vm.Effect) (vm.Result, uint8, e
 	case vm.EffectRecord:
 		return s.record(ctx, e)
 	case vm.EffectRingUser, vm.EffectRingGroup:
-		// No phone is registered yet: agents arrive with the agent issue.
-		return vm.ResultUnavailable, 0, nil
+		return s.ring(ctx, e)
 	case vm.EffectQueue:
-		return vm.ResultTimeout, 0, nil
+		return s.queue(ctx, e)
 	}
 	return 0, 0, fmt.Errorf("session: effect %s is not supported", e.Kind)
+}
+
+// ring rings a user or a group while the caller hears ringback.
+func (s *Session) ring(ctx context.Context, e vm.Effect) (vm.Result, uint8, error) {
+	if e.Kind == vm.EffectRingUser {
+		s.lastRung = e.Target.Text
+	}
+	if s.Agents == nil {
+		return vm.ResultUnavailable, 0, nil
+	}
+	r, leg, err := s.ringing(ctx, e)
+	if r == vm.ResultAnswered && leg != nil {
+		// Answered is answered, even as the caller hangs up: the call
+		// ends connected (the bridge ends at once), with its agent.
+		s.leg = leg
+		return r, 0, nil
+	}
+	if leg != nil {
+		leg.Close()
+	}
+	switch {
+	case ctx.Err() != nil:
+		return 0, 0, errHungUp
+	case err != nil:
+		return 0, 0, err
+	case r == vm.ResultAnswered:
+		return 0, 0, fmt.Errorf("session: %s answered without a leg", e.Target.Text)
+	}
+	return r, 0, nil
+}
+
+// ringing runs Agents.Ring while the caller hears ringback, over and
+// over (ring_timeout may be longer than Ringback is).
+func (s *Session) ringing(ctx context.Context, e vm.Effect) (vm.Result, Leg, error) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			p := s.stream.Play(Ringback)
+			select {
+			case <-done:
+				p.Stop()
+				return
+			case <-p.Done():
+			}
+		}
+	}()
+	defer func() { close(done); <-stopped }()
+	return s.Agents.Ring(ctx, e)
+}
+
+// queue waits in the queue of the user last rung: the caller hears the
+// announcement, then the music, q.Repeat times. The user's turning free
+// while the caller is first ends the wait as available; the music's end,
+// as a time-out.
+func (s *Session) queue(ctx context.Context, e vm.Effect) (vm.Result, uint8, error) {
+	if s.Agents == nil {
+		return vm.ResultTimeout, 0, nil
+	}
+	q := e.Target
+	w, full := s.Agents.Queue(s.lastRung, q)
+	if full {
+		return vm.ResultFull, 0, nil
+	}
+	defer w.Leave()
+	// Exactly what inspect counts (compiler/bounds.go): the announcement,
+	// then the music × repeat; no music, no wait beyond the announcement.
+	var parts []*vm.Const
+	if q.Announcement != vm.NoPrompt {
+		parts = append(parts, &s.prog.Consts[q.Announcement])
+	}
+	if q.Text != "" {
+		for range q.Repeat {
+			parts = append(parts, q)
+		}
+	}
+	for _, c := range parts {
+		audio, err := s.Prompt(c)
+		if err != nil {
+			return 0, 0, err
+		}
+		p := s.stream.Play(audio.Samples)
+		select {
+		case <-ctx.Done():
+			p.Stop()
+			return 0, 0, errHungUp
+		case <-w.Ready():
+			p.Stop()
+			return vm.ResultAvailable, 0, nil
+		case <-p.Done():
+		}
+	}
+	// The music is over; the user may have turned free as it ended.
+	select {
+	case <-w.Ready():
+		return vm.ResultAvailable, 0, nil
+	default:
+	}
+	return vm.ResultTimeout, 0, nil
+}
+
+// caller is the caller's media as the bridge takes it over.
+func (s *Session) caller() Caller {
+	return Caller{Conn: s.Conn, Stream: s.stream, Latch: s.latch, Codec: s.Codec, DTMFType: s.DTMFType}
 }
 
 // digitOf maps a key to the VM's digit; # is not a menu key and reads
@@ -408,7 +553,7 @@ func (s *Session) receive(ctx context.Context) {
 		if p.PayloadType != s.Codec {
 			stream = 1
 		}
-		if !s.admit(addrPortOf(from), stream, p.SSRC) {
+		if !s.admit(media.AddrPortOf(from), stream, p.SSRC) {
 			continue // not the caller: nobody else presses keys or speaks
 		}
 		if s.Received != nil {
@@ -431,41 +576,16 @@ func (s *Session) receive(ctx context.Context) {
 }
 
 // admit decides whether a packet of stream (0 audio, 1 events) from src
-// with ssrc is the caller's (symmetric RTP, RFC 4961): the first packet
-// from one of the Sources latches the call to its address and port, and
-// media goes back there from then on; the first packet of each stream
-// fixes that stream's SSRC.
+// with ssrc is the caller's (symmetric RTP, RFC 4961, media.Latch); the
+// packet that latches the call sends its media back to src.
 func (s *Session) admit(src netip.AddrPort, stream int, ssrc uint32) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l := &s.latch
-	if l.locked {
-		if l.from != src {
-			return false
+	ok, latched := s.latch.Admit(src, media.StreamKind(stream), ssrc)
+	if latched {
+		if cur := s.stream.Remote(); cur == nil || media.AddrPortOf(cur) != src {
+			s.stream.SetRemote(net.UDPAddrFromAddrPort(src))
 		}
-		if !l.known[stream] {
-			l.ssrc[stream], l.known[stream] = ssrc, true
-		}
-		return l.ssrc[stream] == ssrc
 	}
-	if len(s.Sources) > 0 && !slices.Contains(s.Sources, src.Addr()) {
-		return false
-	}
-	*l = latch{locked: true, from: src}
-	l.ssrc[stream], l.known[stream] = ssrc, true
-	if cur := s.stream.Remote(); cur == nil || addrPortOf(cur) != src {
-		s.stream.SetRemote(net.UDPAddrFromAddrPort(src))
-	}
-	return true
-}
-
-// addrPortOf is a UDP address as an AddrPort, unmapped.
-func addrPortOf(a net.Addr) netip.AddrPort {
-	if u, ok := a.(*net.UDPAddr); ok {
-		ap := u.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
-	return netip.AddrPort{}
+	return ok
 }
 
 func (s *Session) key(k byte) {
@@ -474,6 +594,21 @@ func (s *Session) key(k byte) {
 	default: // sixteen keys not yet read: the caller is pressing at random
 	}
 }
+
+// Ringback is what a caller hears while a transfer rings: the North
+// American ringback cadence, 440 Hz and 480 Hz together for 2 s, then 4 s
+// of silence, ten times over: a minute.
+var Ringback = func() []int16 {
+	const period = 6 * prompt.Rate
+	out := make([]int16, 10*period)
+	for i := range out {
+		if i%period < 2*prompt.Rate {
+			t := float64(i) / prompt.Rate
+			out[i] = int16(3000 * (math.Sin(2*math.Pi*440*t) + math.Sin(2*math.Pi*480*t)))
+		}
+	}
+	return out
+}()
 
 // Beep is the tone before a voicemail message: 1 kHz for half a second.
 var Beep = func() prompt.Audio {
