@@ -100,14 +100,30 @@ type Handler interface {
 	Info(contentType string, body []byte)
 }
 
-// Dialog is one INVITE dialog on the answering side. It is created by
-// Set.Accept when an INVITE arrives, and removed from its set when it
+// Dialog is one INVITE dialog, on either side: Set.Accept makes one of
+// an INVITE that arrives (we are its UAS), and Outgoing.Wait returns one
+// of an INVITE of ours that was answered (we are its UAC). Both take and
+// send in-dialog requests alike. A dialog is removed from its set when it
 // ends.
 type Dialog struct {
 	ID     string
 	set    *Set
-	invite *sip.Request // the INVITE, with our To-tag
+	invite *sip.Request // the INVITE, with our To-tag; nil when we sent it
 	tx     sip.ServerTransaction
+	// role is the part we took in the INVITE: "uas" or "uac", as in
+	// RFC 4028's refresher parameter.
+	role      string
+	callID    sip.CallIDHeader
+	local     *sip.FromHeader // us, with our tag, as the From of our requests
+	remote    *sip.ToHeader   // the far end, with its tag, as the To of our requests
+	transport string
+	// dest is where our requests go when no route set says otherwise
+	// (the caller's source, the phone's registered address); "" for the
+	// remote target's host:port.
+	dest string
+	// laddr is the local address our requests go from: zero (sipgo's
+	// choice) but for a dialog of ours over UDP.
+	laddr  sip.Addr
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	tasks  sync.WaitGroup // the session timer, re-INVITEs waiting for their ACK; Close waits
@@ -146,8 +162,11 @@ func (s *Set) Accept(req *sip.Request, tx sip.ServerTransaction) (*Dialog, error
 		s.Respond(tx, req, 400, "Bad Request")
 		return nil, err
 	}
+	local, remote := invite.To().AsFrom(), invite.From().AsTo()
 	d := &Dialog{
 		ID: id, set: s, invite: invite, tx: tx, target: req.Contact().Address,
+		role: "uas", callID: *invite.CallID(), local: &local, remote: &remote,
+		transport: invite.Transport(), dest: invite.Source(),
 		remoteCSeq: req.CSeq().SeqNo, localCSeq: 1,
 		acked: make(chan *sip.Request, 1), refreshed: make(chan struct{}, 1),
 	}
@@ -241,6 +260,9 @@ func (d *Dialog) SetHandler(h Handler) {
 // does nothing when the INVITE was cancelled (its 487 went out already).
 func (d *Dialog) Reject(status int, reason string, headers ...sip.Header) error {
 	defer d.end(ErrEnded)
+	if d.invite == nil {
+		return errOurs
+	}
 	if d.ctx.Err() != nil {
 		return context.Cause(d.ctx)
 	}
@@ -259,6 +281,9 @@ func (d *Dialog) Reject(status int, reason string, headers ...sip.Header) error 
 // ErrCancelled; when no ACK arrives within the ACK time-out, ErrNoACK, and
 // the dialog has ended. ctx bounds the wait too.
 func (d *Dialog) Answer(ctx context.Context, sdp []byte) (*sip.Request, error) {
+	if d.invite == nil {
+		return nil, errOurs
+	}
 	res := d.ok(d.invite, sdp)
 	if d.expires > 0 {
 		res.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=%s", d.expires, d.refresher)))
@@ -313,16 +338,22 @@ func (d *Dialog) ok(req *sip.Request, sdp []byte) *sip.Response {
 	return res
 }
 
+// errOurs: Answer and Reject are for the INVITEs that we received.
+var errOurs = errors.New("dialog: a dialog of an INVITE we sent cannot be answered or rejected")
+
 func (d *Dialog) localTag() string {
-	t, _ := d.invite.To().Params.Get("tag")
+	t, _ := d.local.Params.Get("tag")
 	return t
 }
 
 // contact is our Contact: over TCP it says so, so that the caller's ACK
 // and later requests come back over TCP.
-func (d *Dialog) contact() *sip.ContactHeader {
-	c := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: d.set.cfg.Host, Port: d.set.cfg.Port}}
-	if t := strings.ToLower(d.invite.Transport()); t != "" && t != "udp" {
+func (d *Dialog) contact() *sip.ContactHeader { return d.set.contact(d.transport) }
+
+// contact is our Contact for a dialog over transport.
+func (s *Set) contact(transport string) *sip.ContactHeader {
+	c := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: s.cfg.Host, Port: s.cfg.Port}}
+	if t := strings.ToLower(transport); t != "" && t != "udp" {
 		c.Address.UriParams = sip.NewParams()
 		c.Address.UriParams.Add("transport", t)
 	}
@@ -337,7 +368,7 @@ func (d *Dialog) waitACK(ctx context.Context, tx sip.ServerTransaction, res *sip
 	interval := sip.T1
 	resend := time.NewTimer(interval)
 	defer resend.Stop()
-	reliable := sip.IsReliable(d.invite.Transport())
+	reliable := sip.IsReliable(d.transport)
 	for {
 		select {
 		case ack := <-d.acked:
@@ -470,7 +501,7 @@ func (d *Dialog) offer(req *sip.Request, tx sip.ServerTransaction, h Handler) {
 			d.mu.Lock()
 			d.expires = n
 			if refresher != "" {
-				d.refresher = refresher
+				d.refresher = d.asOurs(refresher)
 			}
 			d.mu.Unlock()
 		}
@@ -486,7 +517,7 @@ func (d *Dialog) offer(req *sip.Request, tx sip.ServerTransaction, h Handler) {
 	res := d.ok(req, answer)
 	d.mu.Lock()
 	if d.expires > 0 {
-		res.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=%s", d.expires, d.refresher)))
+		res.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=%s", d.expires, d.asOurs(d.refresher))))
 	}
 	if req.IsInvite() {
 		d.awaitACK(req.CSeq().SeqNo)
@@ -512,16 +543,35 @@ func (d *Dialog) offer(req *sip.Request, tx sip.ServerTransaction, h Handler) {
 	})
 }
 
+// asOurs turns the refresher parameter of a request the far end sent in
+// the dialog (where it is the UAC) into the roles of the dialog's INVITE,
+// which d.refresher is in, and back: the roles are the same when the far
+// end sent the INVITE, and swapped when we did.
+func (d *Dialog) asOurs(refresher string) string {
+	if d.role == "uas" {
+		return refresher
+	}
+	switch refresher {
+	case "uac":
+		return "uas"
+	case "uas":
+		return "uac"
+	}
+	return refresher
+}
+
 // sessionTimer keeps the session alive (RFC 4028): as refresher, it sends
 // an UPDATE at half the interval; otherwise it ends the call when no
 // refresh comes before the interval's end (less a third, at most 32 s).
+// We are the refresher when d.refresher names our role in the INVITE.
 func (d *Dialog) sessionTimer() {
 	for {
 		d.mu.Lock()
 		interval, refresher := time.Duration(d.expires)*time.Second, d.refresher
 		d.mu.Unlock()
+		ours := refresher == d.role
 		wait := interval - min(32*time.Second, interval/3)
-		if refresher == "uas" {
+		if ours {
 			wait = interval / 2
 		}
 		t := time.NewTimer(wait)
@@ -534,13 +584,15 @@ func (d *Dialog) sessionTimer() {
 			continue
 		case <-t.C:
 		}
-		if refresher == "uac" {
+		if !ours {
 			d.end(ErrSessionExpired) // first: the dialog's cause is the first given
 			d.bye(context.Background())
 			return
 		}
 		ctx, cancel := context.WithTimeout(d.ctx, 32*time.Second)
-		res, err := d.Request(ctx, sip.UPDATE, nil, sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=uas", d.expires)))
+		// The UAS side has always said "uas" here; as the UPDATE's UAC
+		// and its refresher, a dialog of ours says "uac" (RFC 4028 §7.4).
+		res, err := d.Request(ctx, sip.UPDATE, nil, sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=%s", d.sessionInterval(), d.role)))
 		cancel()
 		if err != nil || res.StatusCode == 481 || res.StatusCode == 408 {
 			d.end(ErrSessionExpired)
@@ -550,9 +602,17 @@ func (d *Dialog) sessionTimer() {
 	}
 }
 
+// sessionInterval is the session interval, read under mu.
+func (d *Dialog) sessionInterval() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.expires
+}
+
 // Request sends a request in the dialog and returns its final response.
 // It goes to where the INVITE came from (over TCP, on the caller's
-// connection while it is open) unless a route set says otherwise.
+// connection while it is open), or for a dialog of ours to the phone's
+// Target.Destination or its Contact, unless a route set says otherwise.
 func (d *Dialog) Request(ctx context.Context, method sip.RequestMethod, body []byte, headers ...sip.Header) (*sip.Response, error) {
 	d.mu.Lock()
 	d.localCSeq++
@@ -560,12 +620,7 @@ func (d *Dialog) Request(ctx context.Context, method sip.RequestMethod, body []b
 	target, routes := d.target, d.routes
 	d.mu.Unlock()
 	req := sip.NewRequest(method, *target.Clone())
-	from := d.invite.To().AsFrom()
-	to := d.invite.From().AsTo()
-	req.AppendHeader(&from)
-	req.AppendHeader(&to)
-	req.AppendHeader(sip.HeaderClone(d.invite.CallID()))
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
+	d.addressed(req, seq, method)
 	maxFwd := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&maxFwd)
 	req.AppendHeader(d.contact())
@@ -582,12 +637,7 @@ func (d *Dialog) Request(ctx context.Context, method sip.RequestMethod, body []b
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	}
 	req.SetBody(body)
-	req.SetTransport(d.invite.Transport())
-	if len(routes) == 0 {
-		req.SetDestination(d.invite.Source())
-	} else if r := req.Route(); r != nil {
-		req.SetDestination(r.Address.HostPort())
-	}
+	d.route(req, routes)
 	tx, err := d.set.cfg.Client.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
 	if err != nil {
 		return nil, err
@@ -605,6 +655,29 @@ func (d *Dialog) Request(ctx context.Context, method sip.RequestMethod, body []b
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// addressed gives req the dialog's From, To, Call-ID and CSeq.
+func (d *Dialog) addressed(req *sip.Request, seq uint32, method sip.RequestMethod) {
+	req.AppendHeader(sip.HeaderClone(d.local))
+	req.AppendHeader(sip.HeaderClone(d.remote))
+	callID := d.callID
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
+}
+
+// route sends req over the dialog's transport to the first of routes or,
+// without a route set, to d.dest.
+func (d *Dialog) route(req *sip.Request, routes []string) {
+	req.SetTransport(d.transport)
+	req.Laddr = d.laddr
+	if len(routes) == 0 {
+		if d.dest != "" {
+			req.SetDestination(d.dest)
+		}
+	} else if r := req.Route(); r != nil {
+		req.SetDestination(r.Address.HostPort())
 	}
 }
 
