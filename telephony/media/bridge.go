@@ -103,9 +103,9 @@ func NewBridge(a, b Leg, opts BridgeOptions) *Bridge {
 var ErrBridgeRan = errors.New("media: a bridge runs once")
 
 // Run relays until ctx is done or reading a leg's socket fails, and
-// returns what it did. It reads each leg's Conn in a goroutine of its
-// own, and returns only once both have ended; it leaves the sockets'
-// read deadlines unset. From its start to its end both Streams relay
+// returns what it did. It reads leg a's Conn in the calling goroutine
+// and leg b's in one it starts, and returns only once that one has
+// ended; it leaves the sockets' read deadlines unset. From its start to its end both Streams relay
 // (StartRelay), but for a held side's other leg; when it returns, they
 // are the pacer's again (StopRelay), so that what the call plays next
 // continues their timestamps. The error is the reading error, or nil
@@ -129,23 +129,30 @@ func (br *Bridge) Run(ctx context.Context) (BridgeStats, error) {
 	}
 	br.mu.Unlock()
 
+	// Leg a is read in Run's goroutine and leg b in one of its own, so a
+	// bridged call costs one goroutine besides its caller's. When ctx is
+	// done, or a reader fails, a past read deadline unblocks both.
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
+	unblocked := make(chan struct{})
+	stopUnblock := context.AfterFunc(ctx, func() {
+		defer close(unblocked)
+		for _, l := range br.legs {
+			l.Conn.SetReadDeadline(time.Now())
+		}
+	})
 	var errs [2]error
-	for side := range br.legs {
-		wg.Go(func() {
-			if err := br.read(ctx, Side(side)); err != nil {
-				errs[side] = err
-				cancel()
-			}
-		})
-	}
-	<-ctx.Done()
-	for _, l := range br.legs {
-		l.Conn.SetReadDeadline(time.Now()) // unblock the readers
-	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if errs[SideB] = br.read(ctx, SideB); errs[SideB] != nil {
+			cancel()
+		}
+	})
+	errs[SideA] = br.read(ctx, SideA)
+	cancel()
 	wg.Wait()
+	if !stopUnblock() {
+		<-unblocked
+	}
 	for _, l := range br.legs {
 		l.Conn.SetReadDeadline(time.Time{})
 	}
@@ -207,8 +214,14 @@ func (br *Bridge) read(ctx context.Context, side Side) error {
 	leg, to := &br.legs[side], &br.legs[side.other()]
 	c := &br.counts[side]
 	buf := make([]byte, 1500)
-	converted := make([]byte, 1500)
-	samples := make([]int16, 1500)
+	var converted []byte // only when the legs' codecs differ
+	if leg.Codec != to.Codec {
+		converted = make([]byte, 1500)
+	}
+	var samples []int16 // only when recording
+	if br.rec != nil {
+		samples = make([]int16, 1500)
+	}
 	fast, _ := leg.Conn.(addrPortReader)
 	for {
 		var (
