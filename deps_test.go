@@ -41,6 +41,7 @@ var rules = map[string][]string{
 	"internal/siptest":     {"telephony/...", "internal/g711"},
 	"internal/baresiptest": {"internal/tooltest"},
 	"internal/storetest":   {"*"},
+	"internal/audiotest":   {"internal/wav", "internal/g711"},
 	"internal/benchgen":    {"*"},
 	"internal/markertest":  {"*"},
 	"internal/tooltest":    {"*"},

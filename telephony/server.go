@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/callflow/callflow/telephony/agents"
 	"github.com/callflow/callflow/telephony/dialog"
 	"github.com/callflow/callflow/telephony/media"
 	"github.com/callflow/callflow/telephony/prompt"
@@ -54,7 +55,20 @@ type Live struct {
 	// flow or the caller ended it, ErrServerStopped when the server hung
 	// up at shutdown, ErrCallerCancelled or ErrNotConfirmed when the call
 	// was never confirmed, or the error given to stop.
+	//
+	// A hook that is also an agents.Report hears who answered a transfer
+	// and how long the caller queued, for the call's record.
 	Begin func(ctx context.Context, c CallInfo, stop func(cause error)) (hooks []vm.Hook, end func(final vm.Effect, cause error), err error)
+	// Agents, when set, is who transfers ring: the version's groups, and
+	// the store's registrations, logins and agents' calls. Without it
+	// every transfer is unavailable.
+	Agents agents.Directory
+	// Domain is the domain of users' addresses of record (sip_domain);
+	// "" for the server's advertised address.
+	Domain string
+	// RecordBridge opens the recording of a bridged call whose transfer
+	// says record; nil, or an error, leaves the call unrecorded.
+	RecordBridge func(callID string) (agents.Recorder, error)
 }
 
 // ErrServerStopped is the cause of a call the server hung up because it
@@ -120,6 +134,9 @@ type Server struct {
 	// Metrics counts calls, machine steps, packets and errors.
 	Metrics Metrics
 	opts    options
+
+	agents *agents.Host
+	queues agents.Queues
 
 	live   atomic.Pointer[Live]
 	ctx    context.Context
@@ -220,6 +237,13 @@ func NewServer(addr netip.AddrPort, lo, hi int, log *slog.Logger, opts ...Option
 		Client: client, Host: o.advertise.String(), Port: int(addr.Port()), Agent: Agent,
 		OnResponse: s.Metrics.response, ACKTimeout: o.ackTimeout, MinSE: o.minSE,
 	})
+	s.agents = &agents.Host{
+		Dialogs: s.dialogs, Listen: s.ports.listen, Advertise: o.advertise,
+		Pacer: &s.pacer, Queues: &s.queues, Log: log, Sent: &s.Metrics.PacketsSent,
+	}
+	if err := s.Metrics.Register(s.queues.Collectors()...); err != nil {
+		return nil, err
+	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	srv.OnInvite(s.guard(s.onInvite))
 	srv.OnAck(s.guard(func(req *sip.Request, tx sip.ServerTransaction) {
@@ -433,11 +457,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	defer context.AfterFunc(dlg.Context(), func() { cancel(context.Cause(dlg.Context())) })()
 	var hooks []vm.Hook
 	end := func(vm.Effect, error) {}
+	from := ""
+	if f := req.From(); f != nil {
+		from = f.Address.User
+	}
 	if live.Begin != nil {
-		from := ""
-		if f := req.From(); f != nil {
-			from = f.Address.User
-		}
 		h, e, late, err := s.beginCall(ctx, live, CallInfo{ID: callID, From: from, Number: d.Number, Flow: d.Flow}, cancel, log)
 		var refused *ErrRefused
 		switch {
@@ -479,6 +503,27 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		},
 	}
 
+	var calling *agents.Call
+	if live.Agents != nil {
+		domain := live.Domain
+		if domain == "" {
+			domain = s.opts.advertise.String()
+		}
+		cfg := agents.CallConfig{ID: callID, From: from, Domain: domain, Directory: live.Agents}
+		for _, h := range hooks {
+			if r, ok := h.(agents.Report); ok {
+				cfg.Report = r
+			}
+		}
+		if live.RecordBridge != nil {
+			cfg.Record = func() (agents.Recorder, error) { return live.RecordBridge(callID) }
+		}
+		calling = s.agents.Call(cfg)
+		calling.Codec = neg.PayloadType
+		defer calling.Close()
+		sess.Agents = calling
+	}
+
 	s.Metrics.answered(time.Since(started))
 	// Offers and INFO in the dialog reach the call from its answer on.
 	// After a late offer, an offer waits for calls.mu until the ACK's
@@ -499,6 +544,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			err = fmt.Errorf("%w: %v", ErrNotConfirmed, err)
 		} else {
 			sess.Codec, sess.DTMFType = neg.PayloadType, neg.DTMFType
+			if calling != nil {
+				calling.Codec = neg.PayloadType
+			}
 			sess.Remote = net.UDPAddrFromAddrPort(neg.Remote)
 			sess.Sources = s.sources(neg.Remote.Addr(), src.Addr())
 		}

@@ -131,7 +131,14 @@ func startServerWith(t *testing.T, trunks ...string) (netip.AddrPort, *telephony
 // server answers over TCP too, on the same port.
 func startServerOpts(t *testing.T, opts []telephony.Option, trunks ...string) (netip.AddrPort, *telephony.Server, telephony.Live) {
 	t.Helper()
-	cfg, diags := lang.NewParser().LoadSources([]lang.NamedSource{{Name: "r.hcl", Src: []byte(repo)}})
+	return startServerSrc(t, repo, nil, opts, trunks...)
+}
+
+// startServerSrc runs a server of the flows of src; change, when set,
+// completes the Live before it is loaded.
+func startServerSrc(t *testing.T, src string, change func(*telephony.Live), opts []telephony.Option, trunks ...string) (netip.AddrPort, *telephony.Server, telephony.Live) {
+	t.Helper()
+	cfg, diags := lang.NewParser().LoadSources([]lang.NamedSource{{Name: "r.hcl", Src: []byte(src)}})
 	m, more := compiler.Check(cfg, compiler.Options{})
 	if diags = append(diags, more...); diags.HasErrors() {
 		t.Fatal(diags)
@@ -149,7 +156,9 @@ func startServerOpts(t *testing.T, opts []telephony.Option, trunks ...string) (n
 			table.Numbers[m.Numbers[n.Name].E164.Value] = route.Number{Name: n.Name, Flow: name, Enabled: f.Enabled.Value}
 		}
 	}
-	table.Numbers["+14155550102"] = route.Number{Name: "idle"}
+	if src == repo {
+		table.Numbers["+14155550102"] = route.Number{Name: "idle"}
+	}
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -168,8 +177,11 @@ func startServerOpts(t *testing.T, opts []telephony.Option, trunks ...string) (n
 		Table: table, Programs: progs,
 		Prompt: func(c *vm.Const) (prompt.Audio, error) {
 			frames := 10
-			if c.Text == "long" {
+			switch {
+			case c.Text == "long":
 				frames = 1000 // 20 s: longer than any test waits
+			case strings.HasSuffix(c.Text, "hold.wav"):
+				frames = 50 // a second of queue music
 			}
 			a := prompt.Audio{Samples: make([]int16, frames*media.FrameSamples)}
 			for i := range a.Samples {
@@ -177,6 +189,9 @@ func startServerOpts(t *testing.T, opts []telephony.Option, trunks ...string) (n
 			}
 			return a, nil
 		},
+	}
+	if change != nil {
+		change(&live)
 	}
 	s.Load(&live)
 	go s.ServeUDP(conn)

@@ -92,6 +92,7 @@ type message struct {
 
 // Phone is one running baresip. Its methods are safe for concurrent use.
 type Phone struct {
+	dir      string
 	sipPort  int
 	rtpPorts [2]int
 	cmd      *exec.Cmd
@@ -184,7 +185,7 @@ func Start(ctx context.Context, dir string, o Options) (*Phone, error) {
 		return nil, err
 	}
 
-	p := &Phone{sipPort: o.SIPPort, rtpPorts: o.RTPPorts, output: &syncBuffer{}, exited: make(chan struct{}), read: make(chan struct{}),
+	p := &Phone{dir: dir, sipPort: o.SIPPort, rtpPorts: o.RTPPorts, output: &syncBuffer{}, exited: make(chan struct{}), read: make(chan struct{}),
 		changed: make(chan struct{}), responses: map[string]message{}}
 	p.cmd = exec.Command("baresip", "-f", dir, "-s", "-v")
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
@@ -247,6 +248,10 @@ func accountLine(o Options, outbound string) string {
 	line += fmt.Sprintf(">;auth_pass=%s;regint=%d;answermode=%s;audio_codecs=%s;outbound=%q\n", o.Password, regint, answer, codecs, outbound)
 	return line
 }
+
+// Heard is the WAV file of what the phone heard in its calls (baresip's
+// aufile player writes it as it plays), complete once the call closed.
+func (p *Phone) Heard() string { return filepath.Join(p.dir, "heard.wav") }
 
 // SIPAddr is where the phone takes SIP, over UDP and TCP.
 func (p *Phone) SIPAddr() string { return fmt.Sprintf("127.0.0.1:%d", p.sipPort) }

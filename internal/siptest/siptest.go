@@ -473,6 +473,37 @@ func (c *Call) Speak(ctx context.Context, frames int) error {
 	return nil
 }
 
+// SpeakSamples sends samples (8 kHz) as PCMU, a frame every 20 ms as a
+// phone does, and stops early when ctx is done or the call ends.
+func (c *Call) SpeakSamples(ctx context.Context, samples []int16) error {
+	payload := make([]byte, media.FrameSamples)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; i+media.FrameSamples <= len(samples); i += media.FrameSamples {
+		media.Encode(media.PayloadPCMU, payload, samples[i:i+media.FrameSamples])
+		c.sendMu.Lock()
+		c.ts += media.FrameSamples
+		err := c.send(media.PayloadPCMU, payload, i == 0)
+		c.sendMu.Unlock()
+		if err != nil {
+			select {
+			case <-c.done:
+				return nil
+			default:
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.done:
+			return nil
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
 // send writes one RTP packet; sendMu is held.
 func (c *Call) send(pt uint8, payload []byte, marker bool) error {
 	if c.remote == nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/callflow/callflow/live"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony"
+	"github.com/callflow/callflow/telephony/agents"
 	"github.com/callflow/callflow/telephony/prompt"
 	"github.com/callflow/callflow/telephony/route"
 	"github.com/callflow/callflow/telephony/session"
@@ -38,9 +39,11 @@ type Builder struct {
 	// every is how often a running call is metered and its record
 	// brought up to date: a minute (tests make it shorter).
 	every time.Duration
-	// recorded holds, by call ID, the seconds of voicemail saved during
-	// calls in progress, for their records.
+	// recorded holds, by call ID, the seconds of voicemail or of a
+	// bridged call's recording saved during calls in progress, and notes
+	// why a recording was not kept, for their records.
 	recorded sync.Map
+	notes    sync.Map
 }
 
 // Build makes a Live of the version live in the store, from its typed
@@ -100,6 +103,11 @@ func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
 			return a, nil
 		},
 		Record: func(callID string) (session.Recorder, error) { return b.record(recordings, callID) },
+		Agents: newDirectory(b.Store, b.Node, m),
+		Domain: m.Organization.SIPDomain,
+		RecordBridge: func(callID string) (agents.Recorder, error) {
+			return b.recordBridge(recordings, callID)
+		},
 	}
 	l.Begin = func(ctx context.Context, c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
 		return b.begin(ctx, c, stop, l, ledger, rates.IncomingRate(types[c.Number]), cur.Flows[c.Flow])
@@ -119,10 +127,10 @@ func (b *Builder) loadPrompts(ctx context.Context, flow string, version int64, p
 	}
 	for i := range p.Consts {
 		c := &p.Consts[i]
-		if c.Kind != vm.ConstSay && c.Kind != vm.ConstPlay {
-			continue // queue music: nothing plays it until calls can queue
+		k, ok := live.PromptKey(c) // a prompt, or a queue's music
+		if !ok {
+			continue
 		}
-		k, _ := live.PromptKey(c)
 		wav, ok := stored[k]
 		if !ok {
 			return fmt.Errorf("flow %s version %d has no prepared audio for %s: it was applied by an older callflow, which prepared prompts when serving. Apply it again (callflow apply), or serve its directory (callflow serve DIR)", flow, version, k)

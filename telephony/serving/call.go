@@ -117,6 +117,9 @@ func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(err
 		if s, ok := b.recorded.LoadAndDelete(c.ID); ok {
 			rec.RecordingS = s.(int64)
 		}
+		if n, ok := b.notes.LoadAndDelete(c.ID); ok {
+			rec.Note = n.(string)
+		}
 		closing := func(minutes int) store.Call {
 			rec.Credits = int64(rate) * int64(minutes)
 			return rec
@@ -130,7 +133,19 @@ func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(err
 			}
 		}
 	}
-	return []vm.Hook{confirm, meter, path}, end, nil
+	agent := report{
+		connected: func(user string, at time.Time) {
+			mu.Lock()
+			defer mu.Unlock()
+			rec.Agent, rec.AnsweredAt = user, at
+		},
+		queued: func(d time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			rec.QueueWait += d
+		},
+	}
+	return []vm.Hook{confirm, meter, path, agent}, end, nil
 }
 
 // writeDeadline bounds each store step of a call in progress: a minute's
@@ -149,6 +164,9 @@ func (h answerHook) OnEffect(_ *vm.Machine, e *vm.Effect) error {
 }
 
 func (answerHook) OnResult(*vm.Machine, *vm.Effect, vm.Result) error { return nil }
+
+func (report) OnEffect(*vm.Machine, *vm.Effect) error            { return nil }
+func (report) OnResult(*vm.Machine, *vm.Effect, vm.Result) error { return nil }
 
 // ending is what a call record says about how the call ended: the
 // telephony ending, or credits-exhausted when the meter stopped it.
