@@ -594,6 +594,12 @@ func (d *Dialog) sessionTimer() {
 		// and its refresher, a dialog of ours says "uac" (RFC 4028 §7.4).
 		res, err := d.Request(ctx, sip.UPDATE, nil, sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=%s", d.sessionInterval(), d.role)))
 		cancel()
+		if d.ctx.Err() != nil {
+			// The dialog ended while the refresh was out (a BYE, Close):
+			// whoever ended it hangs up, and Close is not held up for
+			// a BYE's 64·T1.
+			return
+		}
 		if err != nil || res.StatusCode == 481 || res.StatusCode == 408 {
 			d.end(ErrSessionExpired)
 			d.bye(context.Background())

@@ -330,9 +330,11 @@ func (o *Outgoing) answered(res *sip.Response, acks *acker) {
 	// Known before the ACK goes: the phone's BYE may follow it at once.
 	o.inv.set.dialogs.Store(d.ID, d)
 	ack := d.ack(o.inv.invite.CSeq().SeqNo)
-	err := o.inv.set.cfg.Client.WriteRequest(ack, o.inv.set.addVia)
+	client := o.inv.set.cfg.Client
+	o.inv.set.addVia(client, ack)
+	// Before it goes: the phone may repeat its 2xx as soon as it has it.
 	acks.took(d.remoteTag(), ack)
-	if err != nil {
+	if err := client.WriteRequest(ack, asBuilt); err != nil {
 		d.end(ErrEnded)
 		o.finish(nil, res, fmt.Errorf("ACK of the 2xx: %w: %v", ErrNoResponse, err))
 		return
