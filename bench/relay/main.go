@@ -69,6 +69,7 @@ func main() {
 	measure := flag.Duration("measure", 10*time.Second, "each calls run's measured time")
 	genSockets := flag.Int("gen-sockets", 0, "generator sockets a side; 0 is one an endpoint")
 	timeout := flag.Duration("timeout", 20*time.Minute, "the whole run's limit")
+	diagoBin := flag.String("diago", "", "bench/bridgecmp's binary: measure diago's bridge too")
 	flag.Parse()
 	if *isChild {
 		if err := runChild(); err != nil {
@@ -81,8 +82,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "relay: timed out")
 		os.Exit(2)
 	})
+	self, err := os.Executable()
+	if err != nil {
+		fail(err)
+	}
+	impls := []impl{{"callflow", []string{self, "-child"}}}
+	if *diagoBin != "" {
+		impls = append(impls, impl{"diago", []string{*diagoBin}})
+	}
 	if *mode == "all" || *mode == "throughput" {
-		if err := throughputs(*repeat, *ppsTime); err != nil {
+		if err := throughputs(impls, *repeat, *ppsTime); err != nil {
 			fail(err)
 		}
 	}
@@ -96,18 +105,23 @@ func main() {
 		default:
 			recs = []bool{false, true}
 		}
-		fmt.Printf("\ncalls  rec  child CPU  per call   gen CPU  goroutines/call  heap/call  sent pps  lost  late  dropped  rejected\n")
+		fmt.Printf("\nimpl      calls  rec  child CPU  per call   gen CPU  goroutines/call  heap/call  allocs/pkt  sent pps  lost  late  dropped  rejected\n")
 		for _, f := range strings.Split(*callsFlag, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
 			if err != nil {
 				fail(err)
 			}
 			for _, rec := range recs {
-				r, err := calls(n, rec, *warm, *measure, *genSockets)
-				if err != nil {
-					fail(err)
+				for _, im := range impls {
+					if rec && im.name == "diago" {
+						continue // diago's Bridge records nothing
+					}
+					r, err := calls(im, n, rec, *warm, *measure, *genSockets)
+					if err != nil {
+						fail(err)
+					}
+					fmt.Println(r)
 				}
-				fmt.Println(r)
 			}
 		}
 	}
@@ -125,12 +139,14 @@ type proc struct {
 	out *bufio.Scanner
 }
 
-func startChild() (*proc, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(self, "-child")
+// impl is a relay to measure: the command of its child process.
+type impl struct {
+	name string
+	argv []string
+}
+
+func startChild(im impl) (*proc, error) {
+	cmd := exec.Command(im.argv[0], im.argv[1:]...)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -206,22 +222,36 @@ func listen() (*net.UDPConn, error) {
 }
 
 // throughputs alternates echo and relay trials and reports the medians.
-func throughputs(repeat int, d time.Duration) error {
+func throughputs(impls []impl, repeat int, d time.Duration) error {
 	fmt.Printf("throughput: 172-byte RTP packets, 64 in flight, %s a trial, median of %d\n", d, repeat)
 	var perCore = map[string][]float64{}
+	kinds := []string{"echo"}
+	for _, im := range impls {
+		kinds = append(kinds, im.name)
+	}
 	for i := range repeat {
-		for _, kind := range []string{"echo", "relay"} {
-			t, err := throughput(kind, d)
+		for k, kind := range kinds {
+			im, what := impls[0], "relay"
+			if k == 0 {
+				what = "echo"
+			} else {
+				im = impls[k-1]
+			}
+			t, err := throughput(im, what, d)
 			if err != nil {
 				return err
 			}
 			perCore[kind] = append(perCore[kind], t.perCore)
-			fmt.Printf("  trial %d %-5s %8.0f packets/s, child %.2f cores, %8.0f packets/s per core, %.2f allocs/packet, gen %.2f cores\n",
+			fmt.Printf("  trial %d %-8s %8.0f packets/s, child %.2f cores, %8.0f packets/s per core, %.2f allocs/packet, gen %.2f cores\n",
 				i+1, kind, t.pps, t.cores, t.perCore, t.allocs, t.genCores)
 		}
 	}
-	echo, relay := median(perCore["echo"]), median(perCore["relay"])
-	fmt.Printf("median packets/s per core: echo %.0f, relay %.0f; relay/echo %.2f (target ≥ 0.70)\n", echo, relay, relay/echo)
+	echo := median(perCore["echo"])
+	fmt.Printf("median packets/s per core: echo %.0f", echo)
+	for _, k := range kinds[1:] {
+		fmt.Printf(", %s %.0f (%.2f× echo)", k, median(perCore[k]), median(perCore[k])/echo)
+	}
+	fmt.Printf("; target for callflow ≥ 0.70× echo\n")
 	return nil
 }
 
@@ -237,8 +267,8 @@ func median(v []float64) float64 {
 type trial struct{ pps, cores, perCore, allocs, genCores float64 }
 
 // throughput loads one fresh child's echo loop or bridged call.
-func throughput(kind string, d time.Duration) (trial, error) {
-	p, err := startChild()
+func throughput(im impl, kind string, d time.Duration) (trial, error) {
+	p, err := startChild(im)
 	if err != nil {
 		return trial{}, err
 	}
@@ -340,6 +370,8 @@ type endpoint struct {
 }
 
 type callsResult struct {
+	impl                       string
+	allocs                     float64 // per relayed packet
 	n                          int
 	rec                        bool
 	childCores, genCores       float64
@@ -355,14 +387,14 @@ func (r callsResult) String() string {
 		rec = "on"
 	}
 	perCall := 100 * r.childCores / float64(r.n)
-	return fmt.Sprintf("%5d  %-3s  %5.2f cores  %6.4f%%  %5.2f cores  %15.2f  %6.1f KiB  %8.0f  %4d  %4d  %7d  %8d   (sent %d, received %d)",
-		r.n, rec, r.childCores, perCall, r.genCores, r.goroutines, r.heap/1024, r.sentPPS, r.lost, r.late, r.dropped, r.rejected, r.sent, r.received)
+	return fmt.Sprintf("%-8s  %5d  %-3s  %5.2f cores  %6.4f%%  %5.2f cores  %15.2f  %6.1f KiB  %10.2f  %8.0f  %4d  %4d  %7d  %8d   (sent %d, received %d)",
+		r.impl, r.n, rec, r.childCores, perCall, r.genCores, r.goroutines, r.heap/1024, r.allocs, r.sentPPS, r.lost, r.late, r.dropped, r.rejected, r.sent, r.received)
 }
 
 // calls runs n bridged calls in a fresh child and measures them.
-func calls(n int, rec bool, warm, measure time.Duration, genSockets int) (callsResult, error) {
-	res := callsResult{n: n, rec: rec}
-	p, err := startChild()
+func calls(im impl, n int, rec bool, warm, measure time.Duration, genSockets int) (callsResult, error) {
+	res := callsResult{impl: im.name, n: n, rec: rec}
+	p, err := startChild(im)
 	if err != nil {
 		return res, err
 	}
@@ -504,6 +536,9 @@ func calls(n int, rec bool, warm, measure time.Duration, genSockets int) (callsR
 	res.goroutines = float64(live.Goroutines-base.Goroutines) / float64(n)
 	res.heap = (float64(live.HeapInuse) - float64(base.HeapInuse)) / float64(n)
 	res.dropped, res.rejected = live.Stats.Dropped, live.Stats.Rejected
+	if relayed := m2.Stats.Relayed - m1.Stats.Relayed; relayed > 0 {
+		res.allocs = float64(m2.Mallocs-m1.Mallocs) / float64(relayed)
+	}
 	for i := range eps {
 		e, other := &eps[i], &eps[i^1]
 		res.sent += int64(other.sent.Load())
