@@ -21,7 +21,9 @@
 // child bridges that many calls; the generator has two endpoints per
 // call, each sending a 172-byte packet every 20 ms (in 10 staggered
 // shards) and checking that every packet the other endpoint sent comes
-// back, by a counter in the payload. After -warm it measures -measure:
+// back, by a counter in the payload, and how long the relay took, by the
+// time of sending in the payload (the median and 99th percentile, in
+// 100 µs steps). After -warm it measures -measure:
 // the child's CPU per call (utime+stime over the time, per call, in % of
 // a core), its goroutines and live heap (after a GC) per call above the
 // idle child's, the packets lost (sent and never received, after a
@@ -105,7 +107,7 @@ func main() {
 		default:
 			recs = []bool{false, true}
 		}
-		fmt.Printf("\nimpl      calls  rec  child CPU  per call   gen CPU  goroutines/call  heap/call  allocs/pkt  sent pps  lost  late  dropped  rejected\n")
+		fmt.Printf("\nimpl      calls  rec  child CPU  per call   gen CPU  goroutines/call  heap/call  allocs/pkt  delay p50/p99  sent pps  lost  late  dropped  rejected\n")
 		for _, f := range strings.Split(*callsFlag, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
 			if err != nil {
@@ -200,7 +202,35 @@ const (
 	magic      = 0xCF0B1D6E
 )
 
+// epoch is the generator's clock: a packet carries when it was sent, on
+// the monotonic clock, so that its reader measures the relay's delay.
+var epoch = time.Now()
+
+// delays is a histogram of the relay's delays in 100 µs buckets, the
+// last one 50 ms and more.
+type delays [501]atomic.Int64
+
+func (d *delays) add(sent time.Duration) {
+	d[min(int((time.Since(epoch)-sent)/(100*time.Microsecond)), len(d)-1)].Add(1)
+}
+
+// quantile is the delay below which q of the packets came.
+func (d *delays) quantile(q float64) time.Duration {
+	var total int64
+	for i := range d {
+		total += d[i].Load()
+	}
+	var seen int64
+	for i := range d {
+		if seen += d[i].Load(); float64(seen) >= q*float64(total) {
+			return time.Duration(i+1) * 100 * time.Microsecond
+		}
+	}
+	return 0
+}
+
 func fillPacket(b []byte, seq uint16, ts, ssrc uint32, call uint32, side byte, counter uint32) {
+	binary.BigEndian.PutUint64(b[12+13:], uint64(time.Since(epoch)))
 	b[0], b[1] = 0x80, 0 // version 2, PCMU
 	binary.BigEndian.PutUint16(b[2:], seq)
 	binary.BigEndian.PutUint32(b[4:], ts)
@@ -379,6 +409,7 @@ type callsResult struct {
 	sentPPS                    float64
 	sent, received, lost, late int64
 	dropped, rejected          int64
+	p50, p99                   time.Duration // the relay's delay
 }
 
 func (r callsResult) String() string {
@@ -387,8 +418,8 @@ func (r callsResult) String() string {
 		rec = "on"
 	}
 	perCall := 100 * r.childCores / float64(r.n)
-	return fmt.Sprintf("%-8s  %5d  %-3s  %5.2f cores  %6.4f%%  %5.2f cores  %15.2f  %6.1f KiB  %10.2f  %8.0f  %4d  %4d  %7d  %8d   (sent %d, received %d)",
-		r.impl, r.n, rec, r.childCores, perCall, r.genCores, r.goroutines, r.heap/1024, r.allocs, r.sentPPS, r.lost, r.late, r.dropped, r.rejected, r.sent, r.received)
+	return fmt.Sprintf("%-8s  %5d  %-3s  %5.2f cores  %6.4f%%  %5.2f cores  %15.2f  %6.1f KiB  %10.2f  %5.1f/%5.1f ms  %8.0f  %4d  %4d  %7d  %8d   (sent %d, received %d)",
+		r.impl, r.n, rec, r.childCores, perCall, r.genCores, r.goroutines, r.heap/1024, r.allocs, float64(r.p50)/1e6, float64(r.p99)/1e6, r.sentPPS, r.lost, r.late, r.dropped, r.rejected, r.sent, r.received)
 }
 
 // calls runs n bridged calls in a fresh child and measures them.
@@ -458,8 +489,9 @@ func calls(im impl, n int, rec bool, warm, measure time.Duration, genSockets int
 	defer cancel()
 	var readers sync.WaitGroup
 	var total atomic.Int64
+	var delay delays
 	for c := range byConn {
-		readers.Go(func() { readEndpoints(c, eps, &total) })
+		readers.Go(func() { readEndpoints(c, eps, &total, &delay) })
 	}
 	defer func() {
 		for c := range byConn {
@@ -546,6 +578,7 @@ func calls(im impl, n int, rec bool, warm, measure time.Duration, genSockets int
 		res.late += e.late.Load()
 	}
 	res.lost = res.sent - res.received
+	res.p50, res.p99 = delay.quantile(0.5), delay.quantile(0.99)
 	if _, err := p.do("stop"); err != nil {
 		return res, err
 	}
@@ -554,7 +587,7 @@ func calls(im impl, n int, rec bool, warm, measure time.Duration, genSockets int
 
 // readEndpoints reads what the relay sends to c and checks, for each
 // endpoint, that the other side's counters arrive one after another.
-func readEndpoints(c *net.UDPConn, eps []endpoint, total *atomic.Int64) {
+func readEndpoints(c *net.UDPConn, eps []endpoint, total *atomic.Int64, delay *delays) {
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := c.ReadFromUDPAddrPort(buf)
@@ -587,5 +620,6 @@ func readEndpoints(c *net.UDPConn, eps []endpoint, total *atomic.Int64) {
 		}
 		e.received.Add(1)
 		total.Add(1)
+		delay.add(time.Duration(binary.BigEndian.Uint64(buf[12+13:])))
 	}
 }
