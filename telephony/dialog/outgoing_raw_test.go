@@ -295,3 +295,39 @@ func TestInviteSessionTimerPhoneRefreshes(t *testing.T) {
 		t.Errorf("the dialog ended with %v, want ErrSessionExpired", err)
 	}
 }
+
+// A phone behind a NAT names private addresses in its Contact; every
+// request of ours (INVITE, ACK, BYE) goes to Target.Destination, where
+// its REGISTER came from, while the Request-URIs keep the Contact's.
+func TestInviteThroughNAT(t *testing.T) {
+	s := newStack(t)
+	phone := newRawPhone(t)
+	private := "192.0.2.10:5060" // TEST-NET-1: nothing answers there
+	tg := target(t, private)
+	tg.Destination = phone.addr()
+	o, err := s.set.Invite(within(t, 5*time.Second), tg, offer("sendrecv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite := phone.expect(sip.INVITE)
+	if invite.Recipient.HostPort() != private {
+		t.Errorf("the INVITE's Request-URI is %s", invite.Recipient.String())
+	}
+	phone.respond(invite, 200, "OK", "natted", offer("sendrecv"), sip.NewHeader("Contact", "<sip:phone@"+private+">"))
+	ack := phone.expect(sip.ACK)
+	if ack.Recipient.String() != "sip:phone@"+private {
+		t.Errorf("the ACK's Request-URI is %s, want the 2xx's Contact", ack.Recipient.String())
+	}
+	d, _, err := o.Wait(within(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	done := make(chan error, 1)
+	go func() { done <- d.Bye(within(t, 5*time.Second)) }()
+	bye := phone.expect(sip.BYE)
+	phone.respond(bye, 200, "OK", "", nil)
+	if err := <-done; err != nil {
+		t.Errorf("Bye: %v", err)
+	}
+}
