@@ -1,14 +1,28 @@
-// Package dialog is the answering side (UAS) of SIP INVITE dialogs, on
-// sipgo's transactions: one To-tag for every response, exactly one final
-// response to each INVITE however a CANCEL races it, the 2xx repeated
-// over UDP until its ACK, an offer in the 200 OK when the INVITE had none
-// (the answer then comes in the ACK), in-dialog re-INVITE and UPDATE
-// handed to the call, session timers (RFC 4028), and requests of our own
-// (BYE, refreshes) sent over the connection the caller opened.
+// Package dialog is SIP INVITE dialogs on sipgo's transactions, on both
+// sides of a call.
+//
+// The answering side (UAS): one To-tag for every response, exactly one
+// final response to each INVITE however a CANCEL races it, the 2xx
+// repeated over UDP until its ACK, an offer in the 200 OK when the INVITE
+// had none (the answer then comes in the ACK), session timers (RFC 4028).
+//
+// The calling side (UAC), for ringing agents' phones: an INVITE to one
+// phone (through the address it registered from, on the TCP connection it
+// registered on), its provisional responses, CANCEL (RFC 3261 §9.1, also
+// when a 2xx crosses it), the ACK of a 2xx (and of its retransmissions),
+// and a 2xx from a second fork hung up. Ringing several phones is several
+// INVITEs, whose caller bridges the first answer and cancels the rest.
+//
+// Either way, the Dialog that results takes in-dialog re-INVITE, UPDATE
+// and INFO and hands them to the call's Handler, ends on the far end's
+// BYE, and sends requests of our own (BYE, refreshes) along the route
+// set to the remote target.
 //
 // The entry point is a Set: Set.Accept makes a Dialog of a new INVITE,
-// and Set.Match finds the dialog of an in-dialog request. A Dialog's
-// methods are safe for concurrent use.
+// Set.Invite sends one and returns an Outgoing, whose Wait returns the
+// Dialog of its answer, and Set.Match finds the dialog of an in-dialog
+// request, on either side. A Dialog's and an Outgoing's methods are safe
+// for concurrent use.
 package dialog
 
 import (
@@ -32,13 +46,17 @@ const Extensions = "timer"
 
 // Errors a dialog ends or fails with.
 var (
-	// ErrCancelled: the caller cancelled the INVITE before it was answered.
+	// ErrCancelled: the caller cancelled the INVITE before it was
+	// answered. On the calling side (Outgoing.Wait) the caller is us: we
+	// cancelled it (the messages say "the caller" for the UAS's logs).
 	ErrCancelled = errors.New("the caller cancelled the call")
 	// ErrNoACK: the 200 OK was never acknowledged.
 	ErrNoACK = errors.New("the 200 OK was never acknowledged")
-	// ErrBye: the caller hung up (BYE).
+	// ErrBye: the far end hung up (BYE): the caller, or the phone we
+	// rang.
 	ErrBye = errors.New("the caller hung up")
-	// ErrSessionExpired: the caller did not refresh the session in time.
+	// ErrSessionExpired: the far end did not refresh the session in
+	// time, or our refresh failed.
 	ErrSessionExpired = errors.New("the session expired: the caller did not refresh it")
 	// ErrEnded: the dialog was ended from our side.
 	ErrEnded = errors.New("the call ended")

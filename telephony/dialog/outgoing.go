@@ -19,8 +19,15 @@ import (
 // The calling side (UAC) of INVITE dialogs: Set.Invite sends an INVITE to
 // one phone and returns an Outgoing at once; Outgoing.Wait returns the
 // confirmed Dialog when the phone answers. Ringing several phones is
-// several Outgoings: the caller bridges the first that answers and
-// cancels the others.
+// several Outgoings:
+//
+//	for each phone: o[i], err = set.Invite(ctx, target[i], offer)
+//	the first o[i].Wait that returns a dialog is bridged;
+//	every other o[j]: Cancel, then Wait (it never returns a dialog after
+//	Cancel: one that answered meanwhile is hung up), on its own goroutine.
+//
+// The ring timeout is Wait's ctx (or Cancel): after a provisional
+// response no timer of the transaction's ends the INVITE.
 
 // ErrNoResponse: the phone never sent a final response (Timer B) or
 // could not be reached (a transport failure).

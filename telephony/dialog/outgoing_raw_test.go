@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -329,5 +331,84 @@ func TestInviteThroughNAT(t *testing.T) {
 	phone.respond(bye, 200, "OK", "", nil)
 	if err := <-done; err != nil {
 		t.Errorf("Bye: %v", err)
+	}
+}
+
+// The 2xx's Record-Route, reversed, is the route set (RFC 3261 §12.1.2):
+// the ACK and the BYE go to the proxy nearest us (here the phone's own
+// socket stands in for it) with Route headers in that order, and the
+// Request-URI is the 2xx's Contact.
+func TestInviteRouteSet(t *testing.T) {
+	s := newStack(t)
+	phone := newRawPhone(t)
+	o, err := s.set.Invite(within(t, 5*time.Second), target(t, phone.addr()), offer("sendrecv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite := phone.expect(sip.INVITE)
+	near := "<sip:" + phone.addr() + ";lr>"
+	far := "<sip:192.0.2.20;lr>"
+	phone.respond(invite, 200, "OK", "routed", offer("sendrecv"), sip.NewHeader("Contact", "<sip:phone@192.0.2.30>"),
+		sip.NewHeader("Record-Route", far+", <sip:192.0.2.21;lr>"), sip.NewHeader("Record-Route", near))
+	want := []string{near, "<sip:192.0.2.21;lr>", far}
+	routes := func(req *sip.Request) []string {
+		var got []string
+		for _, h := range req.GetHeaders("Route") {
+			for _, r := range strings.Split(h.Value(), ",") {
+				got = append(got, strings.TrimSpace(r))
+			}
+		}
+		return got
+	}
+	ack := phone.expect(sip.ACK)
+	if got := routes(ack); !slices.Equal(got, want) || ack.Recipient.String() != "sip:phone@192.0.2.30" {
+		t.Errorf("the ACK: %s with routes %v, want %v", ack.StartLine(), got, want)
+	}
+	d, _, err := o.Wait(within(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	done := make(chan error, 1)
+	go func() { done <- d.Bye(within(t, 5*time.Second)) }()
+	bye := phone.expect(sip.BYE)
+	if got := routes(bye); !slices.Equal(got, want) {
+		t.Errorf("the BYE's routes are %v, want %v", got, want)
+	}
+	phone.respond(bye, 200, "OK", "", nil)
+	if err := <-done; err != nil {
+		t.Errorf("Bye: %v", err)
+	}
+}
+
+// A 2xx that came before Cancel but that Wait has not handed out is hung
+// up by Wait, which reports ErrCancelled: after Cancel, Wait never
+// returns a dialog (what a caller that rang several phones needs).
+func TestInviteCancelAfterAnswer(t *testing.T) {
+	s := newStack(t)
+	phone := newRawPhone(t)
+	o, err := s.set.Invite(within(t, 5*time.Second), target(t, phone.addr()), offer("sendrecv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite := phone.expect(sip.INVITE)
+	phone.respond(invite, 200, "OK", "late", offer("sendrecv"), phone.contact())
+	phone.expect(sip.ACK) // the answer is in
+	o.Cancel()
+	done := make(chan error, 1)
+	go func() {
+		d, _, err := o.Wait(within(t, 10*time.Second))
+		if d != nil {
+			err = errors.New("Wait returned a dialog after Cancel")
+		}
+		done <- err
+	}()
+	bye := phone.expect(sip.BYE)
+	if toTag(bye) != "late" {
+		t.Errorf("the BYE has To-tag %q", toTag(bye))
+	}
+	phone.respond(bye, 200, "OK", "", nil)
+	if err := <-done; !errors.Is(err, dialog.ErrCancelled) {
+		t.Errorf("Wait: %v, want ErrCancelled", err)
 	}
 }
