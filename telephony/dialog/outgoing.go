@@ -119,6 +119,11 @@ func (s *Set) Invite(ctx context.Context, t Target, sdp []byte, headers ...sip.H
 	default:
 		return nil, fmt.Errorf("dialog: transport %q: use udp or tcp", t.Transport)
 	}
+	for _, u := range []*sip.Uri{&t.URI, &t.From, &t.To} {
+		if u.Scheme == "" {
+			u.Scheme = "sip"
+		}
+	}
 	req := sip.NewRequest(sip.INVITE, *t.URI.Clone())
 	from := &sip.FromHeader{DisplayName: t.FromName, Address: *t.From.Clone(), Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
@@ -249,18 +254,22 @@ func (o *Outgoing) run(acks *acker) {
 		cancelTx    sip.ClientTransaction
 		cancelRes   <-chan *sip.Response
 		cancelDone  <-chan struct{}
-		giveUp      <-chan time.Time
+		giveUp      *time.Timer
+		givingUp    <-chan time.Time
 	)
 	defer func() {
 		if cancelTx != nil {
 			cancelTx.Terminate()
 		}
+		if giveUp != nil {
+			giveUp.Stop()
+		}
 	}()
 	sendCancel := func() {
 		// RFC 3261 §9.1: with no final response 64·T1 after the CANCEL,
 		// the INVITE is over.
-		t := time.NewTimer(64 * sip.T1)
-		defer func() { giveUp = t.C }()
+		giveUp = time.NewTimer(64 * sip.T1)
+		givingUp = giveUp.C
 		tx, err := o.inv.sendCancel()
 		if err != nil {
 			return
@@ -297,7 +306,7 @@ func (o *Outgoing) run(acks *acker) {
 		case <-o.tx.Done():
 			err := fmt.Errorf("INVITE %s: %w: %v", o.inv.invite.Recipient.String(), ErrNoResponse, o.tx.Err())
 			if wanted {
-				err = fmt.Errorf("%w before any response (%v)", ErrCancelled, o.tx.Err())
+				err = fmt.Errorf("%w (the INVITE ended without a final response: %v)", ErrCancelled, o.tx.Err())
 			}
 			o.finish(nil, nil, err)
 			return
@@ -312,7 +321,7 @@ func (o *Outgoing) run(acks *acker) {
 			}
 		case <-cancelDone:
 			cancelRes, cancelDone = nil, nil
-		case <-giveUp:
+		case <-givingUp:
 			o.tx.Terminate()
 			o.finish(nil, nil, fmt.Errorf("%w: no final response to the INVITE 64·T1 after its CANCEL", ErrCancelled))
 			return
