@@ -20,9 +20,8 @@ func TestInviteBaresip(t *testing.T) {
 		for _, who := range []string{"we", "phone"} {
 			t.Run(transport+"/"+who+" hang up", func(t *testing.T) {
 				s := newStack(t)
-				rtp := freePort(t)
 				phone := baresiptest.New(t, baresiptest.Options{
-					SIPPort: freePort(t), CtrlPort: freePort(t), RTPPorts: [2]int{rtp, rtp + 1},
+					SIPPort: freePort(t), CtrlPort: freePort(t), RTPPorts: freeRTPPorts(t),
 					Server: "127.0.0.1:" + itoa(s.port), Transport: transport,
 					User: "agent", Domain: "127.0.0.1", Password: "secret", Regint: 60, AnswerMode: "auto",
 				})

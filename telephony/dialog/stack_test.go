@@ -134,6 +134,37 @@ func freePort(t *testing.T) int {
 	return 0
 }
 
+// freeRTPPorts returns an even port of 127.0.0.1 that was free for UDP,
+// with the three above it: baresip's RTP and RTCP take an even port and
+// the next.
+func freeRTPPorts(t *testing.T) [2]int {
+	t.Helper()
+	for range 50 {
+		probe, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo := probe.LocalAddr().(*net.UDPAddr).Port &^ 1
+		probe.Close()
+		var held []net.PacketConn
+		for p := lo; p < lo+4; p++ {
+			c, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(p))
+			if err != nil {
+				break
+			}
+			held = append(held, c)
+		}
+		for _, c := range held {
+			c.Close()
+		}
+		if len(held) == 4 {
+			return [2]int{lo, lo + 3}
+		}
+	}
+	t.Fatal("no four free UDP ports in a row")
+	return [2]int{}
+}
+
 // caller is who our INVITEs say calls.
 var caller = sip.Uri{Scheme: "sip", User: "+14155550100", Host: "127.0.0.1"}
 
