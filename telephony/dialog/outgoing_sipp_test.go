@@ -159,7 +159,8 @@ func TestInvitePhoneHangsUp(t *testing.T) {
 
 // The phone puts the call on hold with a re-INVITE right after its ACK:
 // the offer (a=sendonly) reaches the handler set on the Outgoing, and the
-// handler's answer goes back in the 200 (SIPp checks a=recvonly).
+// handler's answer goes back in the 200 (SIPp checks a=recvonly); a key
+// sent as INFO reaches the handler too.
 func TestInvitePhoneHolds(t *testing.T) {
 	s := newStack(t)
 	phone := startSIPp(t, "hold.xml")
@@ -167,7 +168,7 @@ func TestInvitePhoneHolds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &holder{offers: make(chan []byte, 4)}
+	h := &holder{offers: make(chan []byte, 4), infos: make(chan []byte, 4)}
 	o.SetHandler(h)
 	d, _, err := o.Wait(within(t, 15*time.Second))
 	if err != nil {
@@ -181,6 +182,14 @@ func TestInvitePhoneHolds(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the re-INVITE's offer did not reach the handler")
+	}
+	select {
+	case info := <-h.infos:
+		if !strings.Contains(string(info), "Signal=5") {
+			t.Errorf("the handler got INFO %q", info)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the INFO did not reach the handler")
 	}
 	if err := ended(t, d); !errors.Is(err, dialog.ErrBye) {
 		t.Errorf("the dialog ended with %v, want ErrBye", err)

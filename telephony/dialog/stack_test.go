@@ -282,15 +282,15 @@ func ended(t *testing.T, d *dialog.Dialog) error {
 }
 
 // holder is a Handler that answers every offer with a=recvonly and
-// reports it.
-type holder struct{ offers chan []byte }
+// reports it, and reports INFO bodies.
+type holder struct{ offers, infos chan []byte }
 
 func (h *holder) Offer(offer []byte) ([]byte, int) {
 	h.offers <- offer
 	return []byte(strings.Replace(string(offer), "a=sendonly", "a=recvonly", 1)), 0
 }
-func (h *holder) Answer([]byte)       {}
-func (h *holder) Info(string, []byte) {}
+func (h *holder) Answer([]byte)              {}
+func (h *holder) Info(_ string, body []byte) { h.infos <- body }
 func isRejected(err error, status int) bool {
 	r := new(dialog.Rejected)
 	return errors.As(err, &r) && r.Status == status
