@@ -331,7 +331,11 @@ func TestTransferToUserAnsweredBridgesBothWays(t *testing.T) {
 		t.Errorf("the agent's voice at the caller: %v %.0f", r, r.SNR)
 	}
 	// What the agent's phone heard is the caller's voice.
-	chans, _, err := audiotest.ReadWAV(dana.Heard())
+	heardFile, err := dana.Heard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	chans, _, err := audiotest.ReadWAV(heardFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -164,7 +165,11 @@ func startServerSrc(t *testing.T, src string, change func(*telephony.Live), opts
 		t.Fatal(err)
 	}
 	addr := netip.MustParseAddrPort(conn.LocalAddr().String())
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var logs io.Writer = io.Discard
+	if os.Getenv("CALLFLOW_TEST_LOG") != "" {
+		logs = os.Stderr // the server's log, to see why a test failed
+	}
+	quiet := slog.New(slog.NewTextHandler(logs, nil))
 	s, err := telephony.NewServer(addr, 41000, 41099, quiet, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -34,6 +34,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/callflow/callflow/internal/audiotest"
 	"github.com/callflow/callflow/internal/baresiptest"
 	"github.com/callflow/callflow/store"
 )
@@ -189,6 +190,8 @@ func TestScripts(t *testing.T) {
 			"csvall":       cmdCSVAll,
 			"udpquiet":     cmdUDPQuiet,
 			"baresip":      cmdBaresip,
+			"samesound":    cmdSameSound,
+			"speech":       cmdSpeech,
 		},
 	})
 }
@@ -485,10 +488,11 @@ var phones = struct {
 //
 //	baresip NAME start -server HOST:PORT -sip PORT -ctrl PORT -rtp LO-HI [-transport tcp] [-rtp-timeout S]
 //	baresip NAME dial URI
-//	baresip NAME hold | resume | hangup
+//	baresip NAME hold | resume | hangup | accept
 //	baresip NAME key DIGIT       send a key by RFC 4733
 //	baresip NAME wait EVENT      wait, up to 60 s, for the next EVENT (CALL_ESTABLISHED…)
 //	baresip NAME stays DURATION  fail if the call ends (CALL_CLOSED) within DURATION, at most 60 s
+//	baresip NAME heard FILE      write what it heard in its last call (a WAV file) to FILE
 //	baresip NAME events          print the events so far, one a line: TYPE PARAM
 //	baresip NAME messages        print the SIP messages so far, one a line: TRANSPORT FROM -> TO START-LINE
 //	baresip NAME connections     print each pair of addresses the messages went between, once: TRANSPORT A <-> B
@@ -516,7 +520,7 @@ func cmdBaresip(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	command := map[string]string{"dial": "dial", "hold": "hold", "resume": "resume", "hangup": "hangup", "key": "sndcode"}
+	command := map[string]string{"dial": "dial", "hold": "hold", "resume": "resume", "hangup": "hangup", "key": "sndcode", "accept": "accept"}
 	switch {
 	case command[sub] != "":
 		params := ""
@@ -544,6 +548,13 @@ func cmdBaresip(ts *testscript.TestScript, neg bool, args []string) {
 		case up.Err() == nil: // not the time-out: the phone went away
 			ts.Fatalf("baresip %s: %v", name, err)
 		}
+	case sub == "heard" && len(args) == 1:
+		// Copy what the phone heard in its last call to a file of the script's.
+		f, err := p.Heard()
+		ts.Check(err)
+		data, err := os.ReadFile(f)
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), data, 0o644))
 	case sub == "events":
 		for _, e := range p.Events() {
 			fmt.Fprintln(ts.Stdout(), e)
@@ -579,9 +590,18 @@ func phoneStart(ts *testscript.TestScript, name string, args []string) {
 	fs.StringVar(&rtp, "rtp", "", "RTP ports, LO-HI")
 	fs.StringVar(&o.Transport, "transport", "udp", "udp or tcp")
 	fs.IntVar(&o.RTPTimeout, "rtp-timeout", 0, "seconds without RTP after which baresip hangs up")
+	fs.StringVar(&o.User, "user", "", "register as this user (an agent's phone)")
+	fs.StringVar(&o.Password, "password", "", "the user's password")
+	fs.StringVar(&o.Domain, "domain", "", "the user's SIP domain (127.0.0.1 by default)")
+	fs.StringVar(&o.AnswerMode, "answer", "", "auto, or manual (answer with: baresip NAME accept)")
+	fs.StringVar(&o.AudioSource, "audio", "", "the WAV file (8 kHz mono) it sends")
+	fs.StringVar(&o.Codecs, "codecs", "", "its audio codecs: PCMA (default), PCMU, or PCMU,PCMA")
 	fs.SetOutput(ts.Stderr())
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || o.Server == "" || o.SIPPort == 0 || o.CtrlPort == 0 {
-		ts.Fatalf("usage: baresip NAME start -server HOST:PORT -sip PORT -ctrl PORT -rtp LO-HI [-transport tcp] [-rtp-timeout S]")
+		ts.Fatalf("usage: baresip NAME start -server HOST:PORT -sip PORT -ctrl PORT -rtp LO-HI [-transport tcp] [-rtp-timeout S] [-user NAME -password PW [-domain D] [-answer auto]] [-audio FILE] [-codecs C]")
+	}
+	if o.AudioSource != "" {
+		o.AudioSource = ts.MkAbs(o.AudioSource)
 	}
 	lo, hi, _ := strings.Cut(rtp, "-")
 	var err1, err2 error
@@ -621,4 +641,49 @@ func joinLines[T fmt.Stringer](items []T) string {
 		fmt.Fprintln(&b, it)
 	}
 	return b.String()
+}
+
+// cmdSameSound implements `samesound [-channel N] [-min DB] SENT HEARD`:
+// it fails unless HEARD (a WAV file: what a phone heard, a call's
+// recording) carries the audio of SENT (the WAV file a party sent),
+// every whole second of it within -min dB (20) of signal-to-noise once
+// aligned (package audiotest). -channel picks a channel of HEARD, from 1.
+func cmdSameSound(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("samesound", flag.ContinueOnError)
+	channel := fs.Int("channel", 1, "the channel of HEARD, from 1")
+	minDB := fs.Float64("min", 20, "the lowest SNR of any second, in dB")
+	seconds := fs.Int("seconds", 3, "the fewest whole seconds HEARD must hold of SENT")
+	fs.SetOutput(ts.Stderr())
+	if err := fs.Parse(args); err != nil || fs.NArg() != 2 {
+		ts.Fatalf("usage: samesound [-channel N] [-min DB] [-seconds N] SENT HEARD")
+	}
+	sent, _, err := audiotest.ReadWAV(ts.MkAbs(fs.Arg(0)))
+	ts.Check(err)
+	heard, rate, err := audiotest.ReadWAV(ts.MkAbs(fs.Arg(1)))
+	ts.Check(err)
+	if *channel < 1 || *channel > len(heard) {
+		ts.Fatalf("samesound: %s has %d channels", fs.Arg(1), len(heard))
+	}
+	r, err := audiotest.Compare(sent[0], heard[*channel-1], rate)
+	ts.Check(err)
+	ts.Logf("samesound %s in %s channel %d: %v", fs.Arg(0), fs.Arg(1), *channel, r)
+	ok := r.Worst() >= *minDB && len(r.SNR) >= *seconds
+	if ok == neg {
+		ts.Fatalf("samesound: %s channel %d against %s: %v (want every second ≥ %.0f dB, at least %d seconds); by second: %.0f", fs.Arg(1), *channel, fs.Arg(0), r, *minDB, *seconds, r.SNR)
+	}
+}
+
+// cmdSpeech implements `speech FILE SECONDS SEED`: it writes a WAV file
+// (8 kHz, mono) of test speech that never repeats (audiotest.Speech), for
+// a phone to send; seeds tell parties apart.
+func cmdSpeech(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: speech FILE SECONDS SEED")
+	}
+	secs, err1 := strconv.Atoi(args[1])
+	seed, err2 := strconv.ParseUint(args[2], 10, 64)
+	if err1 != nil || err2 != nil {
+		ts.Fatalf("speech: SECONDS and SEED are whole numbers")
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), audiotest.WAV(audiotest.Speech(secs*8000, seed), 8000), 0o644))
 }

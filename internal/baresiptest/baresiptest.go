@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,6 +146,9 @@ func Start(ctx context.Context, dir string, o Options) (*Phone, error) {
 	if err := choosePorts(&o); err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "snd"), 0o755); err != nil {
+		return nil, err
+	}
 	if o.CtrlPort == o.SIPPort+1 {
 		return nil, fmt.Errorf("baresip: ctrl port %d is its TLS port (SIP port + 1)", o.CtrlPort)
 	}
@@ -167,6 +171,8 @@ func Start(ctx context.Context, dir string, o Options) (*Phone, error) {
 		"ausrc_channels 1",
 		"module g711.so",
 		"module aufile.so",
+		"module sndfile.so",
+		"snd_path " + filepath.Join(dir, "snd"),
 		"module ctrl_tcp.so",
 		"module_tmp account.so",
 		"module_app menu.so",
@@ -249,9 +255,17 @@ func accountLine(o Options, outbound string) string {
 	return line
 }
 
-// Heard is the WAV file of what the phone heard in its calls (baresip's
-// aufile player writes it as it plays), complete once the call closed.
-func (p *Phone) Heard() string { return filepath.Join(p.dir, "heard.wav") }
+// Heard is the WAV file of what the phone heard in its last call
+// (baresip's sndfile module writes it as the call goes: *-dec.wav),
+// complete once the call closed.
+func (p *Phone) Heard() (string, error) {
+	files, err := filepath.Glob(filepath.Join(p.dir, "snd", "*-dec.wav"))
+	if err != nil || len(files) == 0 {
+		return "", fmt.Errorf("baresip: no recording of what it heard in %s", filepath.Join(p.dir, "snd"))
+	}
+	slices.Sort(files) // named by the time of the call
+	return files[len(files)-1], nil
+}
 
 // SIPAddr is where the phone takes SIP, over UDP and TCP.
 func (p *Phone) SIPAddr() string { return fmt.Sprintf("127.0.0.1:%d", p.sipPort) }
