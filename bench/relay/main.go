@@ -410,6 +410,8 @@ type callsResult struct {
 	sent, received, lost, late int64
 	dropped, rejected          int64
 	p50, p99                   time.Duration // the relay's delay
+	machine                    float64       // cores busy on the whole machine
+	load                       string        // the 1-minute load average after
 }
 
 func (r callsResult) String() string {
@@ -418,8 +420,8 @@ func (r callsResult) String() string {
 		rec = "on"
 	}
 	perCall := 100 * r.childCores / float64(r.n)
-	return fmt.Sprintf("%-8s  %5d  %-3s  %5.2f cores  %6.4f%%  %5.2f cores  %15.2f  %6.1f KiB  %10.2f  %5.1f/%5.1f ms  %8.0f  %4d  %4d  %7d  %8d   (sent %d, received %d)",
-		r.impl, r.n, rec, r.childCores, perCall, r.genCores, r.goroutines, r.heap/1024, r.allocs, float64(r.p50)/1e6, float64(r.p99)/1e6, r.sentPPS, r.lost, r.late, r.dropped, r.rejected, r.sent, r.received)
+	return fmt.Sprintf("%-8s  %5d  %-3s  %5.2f cores  %6.4f%%  %5.2f cores  %15.2f  %6.1f KiB  %10.2f  %5.1f/%5.1f ms  %8.0f  %4d  %4d  %7d  %8d   machine %.2f cores busy, load %s (sent %d, received %d)",
+		r.impl, r.n, rec, r.childCores, perCall, r.genCores, r.goroutines, r.heap/1024, r.allocs, float64(r.p50)/1e6, float64(r.p99)/1e6, r.sentPPS, r.lost, r.late, r.dropped, r.rejected, r.machine, r.load, r.sent, r.received)
 }
 
 // calls runs n bridged calls in a fresh child and measures them.
@@ -539,17 +541,15 @@ func calls(im impl, n int, rec bool, warm, measure time.Duration, genSockets int
 	if err != nil {
 		return res, err
 	}
-	g1, s1, t1 := selfCPU(), sentTotal(), time.Now()
+	g1, s1, t1, busy1 := selfCPU(), sentTotal(), time.Now(), machineBusy()
 	time.Sleep(measure)
 	m2, err := p.mark(false)
 	if err != nil {
 		return res, err
 	}
-	g2, s2, t2 := selfCPU(), sentTotal(), time.Now()
-	live, err := p.mark(true)
-	if err != nil {
-		return res, err
-	}
+	g2, s2, t2, busy2 := selfCPU(), sentTotal(), time.Now(), machineBusy()
+	// Stop sending before the GC of the heap's reading, which an
+	// overloaded child may take long over; the calls stay up.
 	cancel()
 	senders.Wait()
 	// Drain: wait until nothing more arrives for 300 ms (at most 5 s).
@@ -561,7 +561,13 @@ func calls(im impl, n int, rec bool, warm, measure time.Duration, genSockets int
 		last = cur
 		time.Sleep(300 * time.Millisecond)
 	}
+	live, err := p.mark(true)
+	if err != nil {
+		return res, err
+	}
 	wall := t2.Sub(t1).Seconds()
+	res.machine = (busy2 - busy1).Seconds() / wall
+	res.load = loadAverage()
 	res.childCores = (m2.CPU - m1.CPU).Seconds() / wall
 	res.genCores = (g2 - g1).Seconds() / wall
 	res.sentPPS = float64(s2-s1) / wall
@@ -622,4 +628,34 @@ func readEndpoints(c *net.UDPConn, eps []endpoint, total *atomic.Int64, delay *d
 		total.Add(1)
 		delay.add(time.Duration(binary.BigEndian.Uint64(buf[12+13:])))
 	}
+}
+
+// machineBusy is the CPU time every core of the machine has spent on
+// anything but idling, from /proc/stat: the relay's, the generator's and
+// everyone else's.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal
+	var busy int64
+	for i, v := range f[1:min(len(f), 9)] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return time.Duration(busy) * 10 * time.Millisecond // USER_HZ is 100
+}
+
+// loadAverage is the 1-minute load average.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	return f[0]
 }

@@ -277,7 +277,8 @@ func (br *Bridge) read(ctx context.Context, side Side) error {
 				s := samples[:len(payload)]
 				Decode(leg.Codec, s, payload)
 				if err := br.rec.Write(side, h.Timestamp, s, time.Now()); err != nil {
-					br.recErr.CompareAndSwap(nil, &err)
+					first := err // its own variable: &err would move err to the heap for every packet
+					br.recErr.CompareAndSwap(nil, &first)
 				}
 			}
 			p.PayloadType = to.Codec
