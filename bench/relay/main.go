@@ -390,6 +390,7 @@ func throughput(im impl, kind string, d time.Duration) (trial, error) {
 // endpoint is one side of one call in the generator.
 type endpoint struct {
 	conn     *net.UDPConn
+	connIdx  int            // into conns, when the generator's sockets are shared
 	dst      netip.AddrPort // the relay's leg socket it sends to
 	ssrc     uint32
 	sent     atomic.Uint32 // packets sent (its counter)
@@ -461,6 +462,7 @@ func calls(im impl, n int, rec bool, warm, measure time.Duration, genSockets int
 		e.ssrc = uint32(i + 1)
 		if genSockets > 0 {
 			e.conn = shared[i%2][(i/2)%genSockets]
+			e.connIdx = (i%2)*genSockets + (i/2)%genSockets
 		} else {
 			if e.conn, err = listen(); err != nil {
 				return res, fmt.Errorf("endpoint %d: %w", i, err)
@@ -493,7 +495,7 @@ func calls(im impl, n int, rec bool, warm, measure time.Duration, genSockets int
 	var total atomic.Int64
 	var delay delays
 	for c := range byConn {
-		readers.Go(func() { readEndpoints(c, eps, &total, &delay) })
+		readers.Go(func() { readEndpoints(c, eps, &total, &delay, genSockets > 0) })
 	}
 	defer func() {
 		for c := range byConn {
@@ -512,13 +514,33 @@ func calls(im impl, n int, rec bool, warm, measure time.Duration, genSockets int
 			tick := time.NewTicker(20 * time.Millisecond)
 			defer tick.Stop()
 			b := make([]byte, packetSize)
+			var batches []*batch // by shared socket
+			for range conns {
+				batches = append(batches, newBatch(256, packetSize))
+			}
 			for {
 				for i := s; i < len(eps); i += shards {
 					e := &eps[i]
 					k := e.sent.Load()
-					fillPacket(b, uint16(k), k*160, e.ssrc, uint32(i/2), byte(i%2), k)
-					if _, err := e.conn.WriteToUDPAddrPort(b, e.dst); err == nil {
-						e.sent.Add(1)
+					if genSockets == 0 {
+						fillPacket(b, uint16(k), k*160, e.ssrc, uint32(i/2), byte(i%2), k)
+						if _, err := e.conn.WriteToUDPAddrPort(b, e.dst); err == nil {
+							e.sent.Add(1)
+						}
+						continue
+					}
+					bt := batches[e.connIdx]
+					buf, ok := bt.add(e.dst, packetSize)
+					if !ok {
+						bt.send(e.conn)
+						buf, _ = bt.add(e.dst, packetSize)
+					}
+					fillPacket(buf, uint16(k), k*160, e.ssrc, uint32(i/2), byte(i%2), k)
+					e.sent.Add(1) // a batch that fails is the run's failure, seen as lost
+				}
+				for j, bt := range batches {
+					if bt.n > 0 {
+						bt.send(conns[j])
 					}
 				}
 				select {
@@ -593,7 +615,22 @@ func calls(im impl, n int, rec bool, warm, measure time.Duration, genSockets int
 
 // readEndpoints reads what the relay sends to c and checks, for each
 // endpoint, that the other side's counters arrive one after another.
-func readEndpoints(c *net.UDPConn, eps []endpoint, total *atomic.Int64, delay *delays) {
+func readEndpoints(c *net.UDPConn, eps []endpoint, total *atomic.Int64, delay *delays, batched bool) {
+	if batched {
+		bt := newBatch(64, 1500)
+		for {
+			n, err := bt.receive(c)
+			if err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() || errors.Is(err, net.ErrClosed) {
+					return
+				}
+				continue
+			}
+			for i := range n {
+				check(bt.bufs[i][:bt.msgs[i].len], eps, total, delay)
+			}
+		}
+	}
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := c.ReadFromUDPAddrPort(buf)
@@ -606,13 +643,20 @@ func readEndpoints(c *net.UDPConn, eps []endpoint, total *atomic.Int64, delay *d
 			}
 			continue
 		}
-		if n != packetSize || binary.BigEndian.Uint32(buf[12:]) != magic {
-			continue // the pacer's silence before the bridge started
+		check(buf[:n], eps, total, delay)
+	}
+}
+
+// check counts one packet the relay sent to an endpoint.
+func check(buf []byte, eps []endpoint, total *atomic.Int64, delay *delays) {
+	{
+		if len(buf) != packetSize || binary.BigEndian.Uint32(buf[12:]) != magic {
+			return // the pacer's silence before the bridge started
 		}
 		call, side, counter := binary.BigEndian.Uint32(buf[16:]), buf[20], binary.BigEndian.Uint32(buf[21:])
 		i := int(2*call) + int(side^1) // the receiving endpoint
 		if i >= len(eps) {
-			continue
+			return
 		}
 		e := &eps[i]
 		switch {
