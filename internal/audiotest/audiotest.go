@@ -38,7 +38,7 @@ func (r Result) String() string {
 
 // Compare finds got in want (rate samples a second) and measures it. It
 // skips got's first second, where phones' jitter buffers settle, and
-// leaves out a last second that is not whole.
+// leaves out a last second that is not whole, in got or in want.
 func Compare(want, got []int16, rate int) (Result, error) {
 	if len(got) < 3*rate || len(want) < 3*rate {
 		return Result{}, fmt.Errorf("audiotest: too short to compare: %d and %d samples", len(want), len(got))
@@ -51,7 +51,7 @@ func Compare(want, got []int16, rate int) (Result, error) {
 	r := Result{Offset: lag - rate}
 	slip := rate / 200 // 5 ms
 	at := lag
-	for start := rate; start+rate <= len(got); start += rate {
+	for start := rate; start+rate <= len(got) && at+rate+slip <= len(want); start += rate {
 		block := got[start : start+rate]
 		best, bestAt := math.Inf(-1), at
 		for d := -slip; d <= slip; d++ {
@@ -62,9 +62,6 @@ func Compare(want, got []int16, rate int) (Result, error) {
 			if s := snr(want[o:o+rate], block); s > best {
 				best, bestAt = s, o
 			}
-		}
-		if math.IsInf(best, -1) {
-			break // got runs past the end of want
 		}
 		r.SNR = append(r.SNR, best)
 		at = bestAt + rate

@@ -299,6 +299,8 @@ type rung struct {
 	res   *sip.Response
 	err   error
 	rang  bool // a 180 or 183 came before the end
+	// handler is the phone's dialog's, set before its INVITE's answer.
+	handler *agentDialog
 }
 
 // fork rings every phone of users at once for timeout: the first phone
@@ -344,6 +346,7 @@ func (c *Call) fork(ctx context.Context, users map[string][]Phone, timeout time.
 	defer stop()
 	results := make(chan rung, total)
 	pending := 0
+	var sdpMu sync.Mutex // the forks' handlers share sdp
 	for u, ps := range users {
 		for _, p := range ps {
 			out, err := c.invite(rctx, u, p, offer)
@@ -352,6 +355,8 @@ func (c *Call) fork(ctx context.Context, users map[string][]Phone, timeout time.
 				phones[u] = append(phones[u], ring.PhoneFailed)
 				continue
 			}
+			h := &agentDialog{mu: &sdpMu, sdp: sdp}
+			out.SetHandler(h)
 			pending++
 			go func() {
 				var rang atomic.Bool
@@ -363,7 +368,7 @@ func (c *Call) fork(ctx context.Context, users map[string][]Phone, timeout time.
 					}
 				}()
 				d, res, err := out.Wait(rctx)
-				results <- rung{user: u, phone: p, dlg: d, res: res, err: err, rang: rang.Load()}
+				results <- rung{user: u, phone: p, dlg: d, res: res, err: err, rang: rang.Load(), handler: h}
 			}()
 		}
 	}
@@ -448,7 +453,7 @@ func (c *Call) fork(ctx context.Context, users map[string][]Phone, timeout time.
 	keep = true
 	outcomes[winner.user] = ring.Answered
 	at := time.Now()
-	leg := &Leg{call: c, user: winner.user, dlg: winner.dlg, conn: conn, sdp: sdp, neg: neg, record: record, answered: at}
+	leg := &Leg{call: c, user: winner.user, dlg: winner.dlg, conn: conn, sdp: sdp, neg: neg, record: record, answered: at, handler: winner.handler}
 	if src, err := netip.ParseAddrPort(winner.phone.Source); err == nil {
 		leg.source = src.Addr().Unmap()
 	}

@@ -26,6 +26,7 @@ type Leg struct {
 	source   netip.Addr // the phone's signalling host, where its RTP may come from
 	record   bool
 	answered time.Time
+	handler  *agentDialog // the phone's dialog's, from its INVITE on
 
 	closeOnce sync.Once
 }
@@ -66,11 +67,8 @@ func (l *Leg) Bridge(ctx context.Context, caller session.Caller) error {
 		}
 	}
 	br := media.NewBridge(caller, agent, opts)
-	h := &agentDialog{sdp: l.sdp, stream: stream, latch: agent.Latch, bridge: br, caller: caller.Stream}
-	if !l.neg.Direction.Sends() {
-		h.hold(true) // answered on hold
-	}
-	l.dlg.SetHandler(h)
+	h := l.handler
+	h.start(stream, agent.Latch, br, caller.Stream, l.neg)
 	defer h.hold(false)
 
 	bctx, cancel := context.WithCancel(ctx)
@@ -115,16 +113,33 @@ func (l *Leg) Close() {
 
 // agentDialog takes what the agent's phone sends in its dialog: a hold
 // (sendonly or inactive) puts the caller on hold music, a resume brings
-// them back; a new address moves the agent's media.
+// them back; a new address moves the agent's media. It is the phone's
+// handler from the INVITE on, so that an offer that comes before the
+// bridge runs (right after the ACK) is answered, and applied when it
+// starts.
 type agentDialog struct {
-	mu     sync.Mutex
+	mu     *sync.Mutex // shared by the forks of a ring, which share sdp
 	sdp    *media.Session
-	stream *media.Stream
+	stream *media.Stream // nil until the bridge starts
 	latch  *media.Latch
 	bridge *media.Bridge
 	caller *media.Stream
-	music  chan struct{} // closed to stop the hold music; nil when none plays
-	played chan struct{} // closed when the music goroutine has ended
+	early  *media.Negotiated // an offer answered before the bridge started
+	music  chan struct{}     // closed to stop the hold music; nil when none plays
+	played chan struct{}     // closed when the music goroutine has ended
+}
+
+// start hands the handler the bridge, and applies what was negotiated
+// last: the INVITE's answer, or an offer since.
+func (a *agentDialog) start(stream *media.Stream, latch *media.Latch, br *media.Bridge, caller *media.Stream, answered media.Negotiated) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stream, a.latch, a.bridge, a.caller = stream, latch, br, caller
+	n := answered
+	if a.early != nil {
+		n = *a.early
+	}
+	a.apply(n)
 }
 
 func (a *agentDialog) Offer(offer []byte) ([]byte, int) {
@@ -154,6 +169,10 @@ func (a *agentDialog) Info(string, []byte) {}
 
 // apply takes a new offer/answer of the agent's leg. Called with mu held.
 func (a *agentDialog) apply(n media.Negotiated) {
+	if a.bridge == nil {
+		a.early = &n
+		return
+	}
 	if a.latch.Offer(n.Remote) {
 		a.stream.SetRemote(net.UDPAddrFromAddrPort(n.Remote))
 	}
@@ -166,7 +185,9 @@ func (a *agentDialog) apply(n media.Negotiated) {
 func (a *agentDialog) hold(on bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.holdLocked(on)
+	if a.bridge != nil {
+		a.holdLocked(on)
+	}
 }
 
 // holdLocked puts the caller on hold music, or takes them off. Called

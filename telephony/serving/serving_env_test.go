@@ -146,6 +146,7 @@ flow "menu" {
   }
   transfer_user "ann" {
     user           = user.ann
+    record         = true
     on_unavailable = announce.sorry
   }
   transfer_group "sales" {
