@@ -15,6 +15,12 @@ import (
 // Run runs), the Stream that sends to the leg, which the bridge relays
 // the other leg's media into, the leg's symmetric-RTP latch, and what
 // its SDP negotiated. The bridge closes none of them.
+//
+// Signalling may go on while the bridge runs: a re-INVITE's new address
+// goes to Latch.Offer (and, when it is new, Stream.SetRemote), its
+// direction to Stream.SetSending, an agent's hold to Bridge.Hold. The
+// codecs are fixed for the bridge's life: a re-INVITE that changes one
+// needs a new Bridge.
 type Leg struct {
 	Conn   net.PacketConn
 	Stream *Stream
@@ -48,7 +54,9 @@ type BridgeRecorder interface {
 
 // BridgeOptions are a bridge's optional parts.
 type BridgeOptions struct {
-	// Recorder, when set, records both legs' audio.
+	// Recorder, when set, records both legs' audio. Close it after Run
+	// has returned: a Write after its Close is an error, which stops the
+	// recording (BridgeStats.RecordErr).
 	Recorder BridgeRecorder
 }
 

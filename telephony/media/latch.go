@@ -79,8 +79,10 @@ func (l *Latch) Admit(src netip.AddrPort, kind StreamKind, ssrc uint32) (ok, lat
 
 // Offer takes the address of a new offer or answer of the leg, and
 // reports whether it is new: then the latch learns again, from the new
-// address's host as well as the hosts allowed before. An unspecified or
-// invalid address (a hold in RFC 2543's style) changes nothing.
+// address's host as well as the hosts allowed before, and the caller
+// sends the leg's media to the new address (Stream.SetRemote) until a
+// packet latches. An unspecified or invalid address (a hold in RFC
+// 2543's style) changes nothing.
 func (l *Latch) Offer(addr netip.AddrPort) bool {
 	addr = unmap(addr)
 	l.mu.Lock()
