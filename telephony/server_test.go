@@ -170,7 +170,7 @@ func startServerSrc(t *testing.T, src string, change func(*telephony.Live), opts
 		logs = os.Stderr // the server's log, to see why a test failed
 	}
 	quiet := slog.New(slog.NewTextHandler(logs, nil))
-	s, err := telephony.NewServer(addr, 41000, 41099, quiet, opts...)
+	s, err := telephony.NewServer(addr, 21000, 21099, quiet, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestCallIsAnsweredPlaysAndHangsUp(t *testing.T) {
 		t.Fatalf("status %d, want 200", status)
 	}
 	answer := string(call.Dialog.InviteResponse.Body())
-	if !strings.Contains(answer, "m=audio 410") || !strings.Contains(answer, "a=rtpmap:0 PCMU/8000") {
+	if !strings.Contains(answer, "m=audio 210") || !strings.Contains(answer, "a=rtpmap:0 PCMU/8000") {
 		t.Errorf("SDP answer:\n%s", answer)
 	}
 	if err := call.WaitFrames(ctx, 10); err != nil {

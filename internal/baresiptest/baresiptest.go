@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -275,7 +276,7 @@ func (p *Phone) RTPPorts() [2]int { return p.rtpPorts }
 
 // choosePorts fills the ports o leaves zero with free ones: a SIP port
 // free over UDP and TCP whose next port (baresip's TLS) is free too, a
-// ctrl_tcp port, and ten RTP ports in a row.
+// ctrl_tcp port, and ten RTP ports in a row from 28000 to 31999.
 func choosePorts(o *Options) error {
 	free := func(network string, port int) bool {
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -318,18 +319,23 @@ func choosePorts(o *Options) error {
 		}
 	}
 	if o.RTPPorts == [2]int{} {
-		lo, err := pick(func(p int) bool {
-			for q := p; q < p+10; q++ {
-				if !free("udp", q) {
-					return false
-				}
+		// Below the kernel's ephemeral ports (32768 on), which any socket
+		// bound to port 0 may take, and apart from the servers' ranges of
+		// the tests (2xx00 and up): ten in a row, free.
+		for range 200 {
+			lo := 28000 + 10*mrand.IntN(400)
+			ok := true
+			for q := lo; q < lo+10 && ok; q++ {
+				ok = free("udp", q)
 			}
-			return true
-		})
-		if err != nil {
-			return err
+			if ok {
+				o.RTPPorts = [2]int{lo, lo + 9}
+				break
+			}
 		}
-		o.RTPPorts = [2]int{lo, lo + 9}
+		if o.RTPPorts == [2]int{} {
+			return errors.New("baresip: no ten free RTP ports in a row from 28000 to 31999")
+		}
 	}
 	return nil
 }

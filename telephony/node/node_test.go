@@ -129,7 +129,7 @@ func config(t *testing.T, st *store.Store, tcp net.Listener, out *syncBuffer) no
 	}
 	return node.Config{
 		Store: st, Listen: netip.MustParseAddrPort(udp.LocalAddr().String()), UDP: udp, TCP: tcp,
-		RTPLow: 43000, RTPHigh: 43099, Grace: time.Second, Node: "test", Recordings: t.TempDir(), Out: out,
+		RTPLow: 26000, RTPHigh: 26099, Grace: time.Second, Node: "test", Recordings: t.TempDir(), Out: out,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }

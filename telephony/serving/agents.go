@@ -3,17 +3,13 @@ package serving
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/callflow/callflow/billing"
-	"github.com/callflow/callflow/internal/wav"
 	"github.com/callflow/callflow/live"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony/agents"
 	"github.com/callflow/callflow/telephony/media"
-	"github.com/callflow/callflow/telephony/prompt"
 )
 
 // directory is who calls can be put through to: the version's groups,
@@ -109,72 +105,35 @@ func (b *Builder) recordBridge(recordings *billing.Recordings, callID string) (a
 		b.notes.Store(callID, "not recorded: the storage plan is full")
 		return nil, errStorageFull
 	}
-	if err := os.MkdirAll(b.Recordings, 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.CreateTemp(b.Recordings, "."+safeName(callID)+"-*.wav")
+	f, err := b.openRecording(recordings, callID, "call", 2)
 	if err != nil {
 		return nil, err
 	}
-	w, err := wav.NewWriter(f, prompt.Rate, 2)
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
-	}
-	return &bridged{Recorder: media.NewRecorder(w), b: b, recordings: recordings, callID: callID,
-		path: filepath.Join(b.Recordings, safeName(callID)+".wav"), f: f, w: w}, nil
+	return &bridged{Recorder: media.NewRecorder(f.w), recordingFile: f}, nil
 }
 
-// bridged is a bridged call's recording being written to its file.
+// bridged is a bridged call's recording being written to its file: the
+// two legs, interleaved and aligned by the media.Recorder.
 type bridged struct {
 	*media.Recorder
-	b          *Builder
-	recordings *billing.Recordings
-	callID     string
-	path       string
-	f          *os.File
-	w          *wav.Writer
+	*recordingFile
 }
 
 func (r *bridged) Discard() {
 	r.Recorder.Close()
-	r.w.Close()
-	r.f.Close()
-	os.Remove(r.f.Name())
+	r.discard()
 }
 
-// Keep closes the recording and keeps it within the storage plan, in
-// whole seconds rounded up, as voicemail is kept.
+// Keep closes the recording and keeps it within the storage plan, as
+// voicemail is kept; one that no longer fits says so in the record.
 func (r *bridged) Keep() error {
-	err := r.Recorder.Close()
-	if werr := r.w.Close(); err == nil {
-		err = werr
-	}
-	if cerr := r.f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(r.f.Name())
+	if err := r.Recorder.Close(); err != nil {
+		r.discard()
 		return err
 	}
-	seconds := (r.w.Frames() + prompt.Rate - 1) / prompt.Rate
-	if seconds == 0 {
-		os.Remove(r.f.Name())
-		return nil
-	}
-	if err := os.Rename(r.f.Name(), r.path); err != nil {
-		os.Remove(r.f.Name())
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), writeDeadline)
-	defer cancel()
-	saved, err := r.recordings.Save(ctx, store.Recording{ID: "rec-" + r.callID, CallID: r.callID, Kind: "call", Path: r.path, Seconds: seconds})
-	if !saved {
-		os.Remove(r.path)
+	saved, err := r.keep()
+	if !saved && err == nil && r.w.Frames() > 0 {
 		r.b.notes.Store(r.callID, "recording not kept: the storage plan filled up during the call")
-	} else {
-		r.b.recorded.Store(r.callID, seconds)
 	}
 	return err
 }

@@ -179,67 +179,91 @@ func ending(final vm.Effect, cause error) string {
 
 // record opens a voicemail message of a call: a WAV file in b.Recordings,
 // written as the caller speaks, so that a long message costs no memory.
-// It is written beside its final name and renamed when it is kept.
 func (b *Builder) record(recordings *billing.Recordings, callID string) (session.Recorder, error) {
-	if err := os.MkdirAll(b.Recordings, 0o755); err != nil {
-		return nil, err
-	}
-	path := filepath.Join(b.Recordings, safeName(callID)+".wav")
-	f, err := os.CreateTemp(b.Recordings, "."+safeName(callID)+"-*.wav")
+	f, err := b.openRecording(recordings, callID, "voicemail", 1)
 	if err != nil {
 		return nil, err
 	}
-	w, err := wav.NewWriter(f, prompt.Rate, 1)
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
-	}
-	return &message{b: b, recordings: recordings, callID: callID, path: path, f: f, w: w}, nil
+	return &message{f}, nil
 }
 
 // message is a voicemail message being recorded to its file.
-type message struct {
-	b          *Builder
-	recordings *billing.Recordings
-	callID     string
-	path       string
-	f          *os.File
-	w          *wav.Writer
-}
+type message struct{ *recordingFile }
 
 func (m *message) Write(samples []int16) error { return m.w.Write(samples) }
 
 func (m *message) Seconds() float64 { return float64(m.w.Frames()) / prompt.Rate }
 
-func (m *message) Discard() {
-	m.w.Close()
-	m.f.Close()
-	os.Remove(m.f.Name())
+func (m *message) Discard() { m.discard() }
+
+func (m *message) Keep() (bool, error) { return m.keep() }
+
+// recordingFile is a recording being written to its WAV file in
+// b.Recordings: beside its final name, and renamed when it is kept.
+type recordingFile struct {
+	b          *Builder
+	recordings *billing.Recordings
+	callID     string
+	kind       string // voicemail | call
+	path       string
+	f          *os.File
+	w          *wav.Writer
 }
 
-// Keep closes the message and keeps it within the storage plan: whole
+// openRecording starts the recording of kind of a call, in channels.
+func (b *Builder) openRecording(recordings *billing.Recordings, callID, kind string, channels int) (*recordingFile, error) {
+	if err := os.MkdirAll(b.Recordings, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(b.Recordings, "."+safeName(callID)+"-*.wav")
+	if err != nil {
+		return nil, err
+	}
+	w, err := wav.NewWriter(f, prompt.Rate, channels)
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return &recordingFile{b: b, recordings: recordings, callID: callID, kind: kind,
+		path: filepath.Join(b.Recordings, safeName(callID)+".wav"), f: f, w: w}, nil
+}
+
+func (r *recordingFile) discard() {
+	r.w.Close()
+	r.f.Close()
+	os.Remove(r.f.Name())
+}
+
+// keep closes the recording and keeps it within the storage plan: whole
 // seconds, rounded up, so that a message of 0.4 s takes a second of the
-// plan and no message is free of the quota.
-func (m *message) Keep() (bool, error) {
-	err := m.w.Close()
-	if cerr := m.f.Close(); err == nil {
+// plan and no recording is free of the quota. It reports whether the plan
+// had room; a recording of nothing is not kept, and not an error.
+func (r *recordingFile) keep() (bool, error) {
+	err := r.w.Close()
+	if cerr := r.f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(m.f.Name())
+		os.Remove(r.f.Name())
 		return false, err
 	}
-	seconds := (m.w.Frames() + prompt.Rate - 1) / prompt.Rate
-	if err := os.Rename(m.f.Name(), m.path); err != nil {
-		os.Remove(m.f.Name())
+	seconds := (r.w.Frames() + prompt.Rate - 1) / prompt.Rate
+	if seconds == 0 {
+		os.Remove(r.f.Name())
+		return false, nil
+	}
+	if err := os.Rename(r.f.Name(), r.path); err != nil {
+		os.Remove(r.f.Name())
 		return false, err
 	}
-	saved, err := m.recordings.Save(context.Background(), store.Recording{ID: "rec-" + m.callID, CallID: m.callID, Kind: "voicemail", Path: m.path, Seconds: seconds})
+	ctx, cancel := context.WithTimeout(context.Background(), writeDeadline)
+	defer cancel()
+	saved, err := r.recordings.Save(ctx, store.Recording{ID: "rec-" + r.callID, CallID: r.callID, Kind: r.kind, Path: r.path, Seconds: seconds})
 	if !saved {
-		os.Remove(m.path)
+		os.Remove(r.path)
 	} else {
-		m.b.recorded.Store(m.callID, seconds)
+		r.b.recorded.Store(r.callID, seconds)
 	}
 	return saved, err
 }

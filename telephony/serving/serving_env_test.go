@@ -338,7 +338,7 @@ func newEnv(t *testing.T, s setup) *env {
 		t.Fatal(err)
 	}
 	e.addr = netip.MustParseAddrPort(conn.LocalAddr().String())
-	if e.srv, err = telephony.NewServer(e.addr, 43000, 43999, log, s.opts...); err != nil {
+	if e.srv, err = telephony.NewServer(e.addr, 23000, 23999, log, s.opts...); err != nil {
 		t.Fatal(err)
 	}
 	e.srv.Load(live)
