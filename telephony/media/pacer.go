@@ -268,8 +268,10 @@ func (s *Stream) frame(n int64) bool {
 		s.mu.Unlock()
 		return false
 	}
+	var missed int64 // ticks the pacer missed: time goes on, under send below
+	spurt := false   // a prompt starts: its first frame is marked, under send below
 	if s.started && n > s.tick+1 {
-		s.sender.Skip((n - s.tick - 1) * FrameSamples)
+		missed = n - s.tick - 1
 	}
 	s.started, s.tick = true, n
 	p := s.play
@@ -287,14 +289,18 @@ func (s *Stream) frame(n int64) bool {
 			Encode(s.codec, s.payload[:len(f)], f)
 			copy(s.payload[len(f):], s.silence[len(f):]) // pad the last frame
 			payload = s.payload[:]
-			if p.off == 0 {
-				s.sender.Spurt()
-			}
+			spurt = p.off == 0
 			p.off += len(f)
 		}
 	}
 	s.mu.Unlock()
 	s.send.Lock()
+	if missed > 0 {
+		s.sender.Skip(missed * FrameSamples)
+	}
+	if spurt {
+		s.sender.Spurt()
+	}
 	if s.relaying.Load() || !s.sending.Load() {
 		s.sender.Skip(FrameSamples)
 		s.send.Unlock()
