@@ -260,9 +260,13 @@ func (c *Call) ringGroup(ctx context.Context, e vm.Effect) (vm.Result, *Leg) {
 	sequential := e.Strategy == vm.Sequential
 	order, tally := ring.Order(members, sequential)
 	phones := func(users []string) map[string][]Phone {
+		// Asked when each turn comes: a sequential group's last member
+		// is asked after the others rang.
+		pctx, cancel := context.WithTimeout(ctx, storeDeadline)
+		defer cancel()
 		out := make(map[string][]Phone, len(users))
 		for _, u := range users {
-			ps, err := c.cfg.Directory.Phones(sctx, u)
+			ps, err := c.cfg.Directory.Phones(pctx, u)
 			if err != nil {
 				c.log().Error("ringing: phones", "user", u, "err", err)
 			}
