@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -592,7 +593,20 @@ func TestUserWithTwoPhones(t *testing.T) {
 	mobile := agent(t, server, "dana", "auto")
 	dir.add("dana", desk, "udp", time.Now())
 	dir.add("dana", mobile, "udp", time.Now())
-	ctx := within(t, 30*time.Second)
+	// A third phone is switched off behind its registration: nothing
+	// answers its INVITE, not even 100 Trying, so it cannot be cancelled
+	// (RFC 3261 §9.1) and its transaction runs to Timer B (32 s). The
+	// call must not wait for it.
+	dead, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	dir.mu.Lock()
+	dir.phones["dana"] = append(dir.phones["dana"], agents.Phone{Contact: "sip:dana@" + dead.LocalAddr().String(), Source: dead.LocalAddr().String(), Transport: "udp"})
+	dir.mu.Unlock()
+	ctx := within(t, 20*time.Second)
+	start := time.Now()
 	status, call := siptest.NewPhone(t).Dial(ctx, server, "+14155550110")
 	if status != 200 {
 		t.Fatalf("status %d", status)
@@ -605,6 +619,11 @@ func TestUserWithTwoPhones(t *testing.T) {
 	}
 	if _, err := desk.Wait(ctx, "CALL_CLOSED"); err != nil {
 		t.Fatalf("the desk phone kept ringing after the mobile answered: %v", err)
+	}
+	// The caller hears the agent at once.
+	waitFor(t, ctx, func() bool { return heardAgent(call) }, "the caller to hear the agent")
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the bridge took %v: it waited for the phone that never answered", d)
 	}
 	call.HangUp(ctx)
 	if e := ends.next(ctx, t); e.ending != "connected" {

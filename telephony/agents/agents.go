@@ -297,6 +297,7 @@ func (c *Call) ringGroup(ctx context.Context, e vm.Effect) (vm.Result, *Leg) {
 
 // rung is how one forked INVITE ended.
 type rung struct {
+	fork  *ringing
 	user  string
 	phone Phone
 	dlg   *dialog.Dialog
@@ -305,6 +306,13 @@ type rung struct {
 	rang  bool // a 180 or 183 came before the end
 	// handler is the phone's dialog's, set before its INVITE's answer.
 	handler *agentDialog
+}
+
+// ringing is one phone's INVITE while it rings.
+type ringing struct {
+	user  string
+	rang  atomic.Bool // a 180 or 183 came
+	ended bool        // its INVITE's result was taken (by fork's goroutine only)
 }
 
 // fork rings every phone of users at once for timeout: the first phone
@@ -349,7 +357,7 @@ func (c *Call) fork(ctx context.Context, users map[string][]Phone, timeout time.
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	results := make(chan rung, total)
-	pending := 0
+	var forks []*ringing // the INVITEs sent, to tell at the end which rang
 	var sdpMu sync.Mutex // the forks' handlers share sdp
 	for u, ps := range users {
 		for _, p := range ps {
@@ -359,20 +367,20 @@ func (c *Call) fork(ctx context.Context, users map[string][]Phone, timeout time.
 				phones[u] = append(phones[u], ring.PhoneFailed)
 				continue
 			}
+			f := &ringing{user: u}
+			forks = append(forks, f)
 			h := &agentDialog{mu: &sdpMu, sdp: sdp}
 			out.SetHandler(h)
-			pending++
 			go func() {
-				var rang atomic.Bool
 				go func() {
 					for st := range out.Progress() {
 						if st >= 180 {
-							rang.Store(true)
+							f.rang.Store(true)
 						}
 					}
 				}()
 				d, res, err := out.Wait(rctx)
-				results <- rung{user: u, phone: p, dlg: d, res: res, err: err, rang: rang.Load(), handler: h}
+				results <- rung{fork: f, user: u, phone: p, dlg: d, res: res, err: err, rang: f.rang.Load(), handler: h}
 			}()
 		}
 	}
@@ -380,19 +388,15 @@ func (c *Call) fork(ctx context.Context, users map[string][]Phone, timeout time.
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	var winner *rung
-	done := ctx.Done()
-	for pending > 0 {
+	pending := len(forks)
+ringing:
+	for pending > 0 && winner == nil {
 		select {
 		case r := <-results:
 			pending--
+			r.fork.ended = true
 			switch {
 			case r.err == nil && r.dlg != nil:
-				if winner != nil || rctx.Err() != nil {
-					// Answered after another phone, or after we gave up.
-					go byeLate(r.dlg)
-					phones[r.user] = append(phones[r.user], ring.PhoneRang)
-					continue
-				}
 				sctx, cancel := context.WithTimeout(work, storeDeadline)
 				ok, err := c.cfg.Directory.Claim(sctx, c.cfg.ID, r.user)
 				cancel()
@@ -407,12 +411,10 @@ func (c *Call) fork(ctx context.Context, users map[string][]Phone, timeout time.
 					continue
 				}
 				winner = &r
-				stop() // the other phones stop ringing
 			case r.err != nil:
 				var rej *dialog.Rejected
 				switch {
-				case r.rang && (rctx.Err() != nil || errors.Is(r.err, dialog.ErrCancelled)):
-					// Rang until we stopped it (its 487, or our CANCEL).
+				case r.rang && errors.Is(r.err, dialog.ErrCancelled):
 					phones[r.user] = append(phones[r.user], ring.PhoneRang)
 				case errors.As(r.err, &rej):
 					phones[r.user] = append(phones[r.user], ring.Classify(rej.Status))
@@ -421,11 +423,32 @@ func (c *Call) fork(ctx context.Context, users map[string][]Phone, timeout time.
 				}
 			}
 		case <-timer.C:
-			stop()
-		case <-done:
-			done = nil
-			stop()
+			break ringing
+		case <-ctx.Done():
+			break ringing
 		}
+	}
+	// The other phones stop ringing (stop cancels their INVITEs). Their
+	// outcome is what they did so far, and nobody waits for their
+	// CANCELs to be answered: one that answers all the same is hung up.
+	stop()
+	for _, f := range forks {
+		if !f.ended {
+			if f.rang.Load() {
+				phones[f.user] = append(phones[f.user], ring.PhoneRang)
+			} else {
+				phones[f.user] = append(phones[f.user], ring.PhoneFailed)
+			}
+		}
+	}
+	if pending > 0 {
+		go func() {
+			for range pending {
+				if r := <-results; r.err == nil && r.dlg != nil {
+					byeLate(r.dlg) // answered after another phone, or after we gave up
+				}
+			}
+		}()
 	}
 
 	for u := range users {
@@ -443,10 +466,8 @@ func (c *Call) fork(ctx context.Context, users map[string][]Phone, timeout time.
 		return nil, outcomes
 	}
 	neg, err := sdp.ReadAnswer(winner.res.Body())
-	if err != nil || ctx.Err() != nil {
-		if err != nil {
-			log.Info("ringing: the agent's answer has no audio we can use; hanging up", "user", winner.user, "err", err)
-		}
+	if err != nil {
+		log.Info("ringing: the agent's answer has no audio we can use; hanging up", "user", winner.user, "err", err)
 		go byeLate(winner.dlg)
 		sctx, cancel := context.WithTimeout(work, storeDeadline)
 		c.cfg.Directory.Release(sctx, c.cfg.ID, winner.user)
