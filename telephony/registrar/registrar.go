@@ -161,15 +161,7 @@ const storeTimeout = 5 * time.Second
 // dropped: answering would tell a scanner it was noticed, and costs a
 // response per guess. It does not keep req or tx.
 func (r *Registrar) Handle(req *sip.Request, tx sip.ServerTransaction) {
-	now := r.clock()
-	source := req.Source()
-	ip := source
-	if h, _, err := net.SplitHostPort(source); err == nil {
-		ip = h
-	}
-	if r.sources.banned(ip, now) {
-		r.dropped.Inc()
-		tx.Terminate()
+	if r.drop(req, tx, r.clock()) {
 		return
 	}
 	domain := r.dir.Domain()
@@ -183,14 +175,39 @@ func (r *Registrar) Handle(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	user := to.Address.User
-	creds, err := r.authorization(req, domain)
-	if err != nil {
-		r.respond(tx, req, sip.StatusBadRequest, "Bad Request", sip.NewHeader("Warning", "399 callflow "+strconv.Quote(err.Error())))
+	if !r.Authenticate(req, tx, user, false) {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	r.register(ctx, tx, req, user, r.clock())
+}
+
+// Authenticate checks that req comes from user, by digest authentication
+// against the user's stored credentials: with 401 and Authorization
+// (REGISTER), or with 407 and Proxy-Authorization when proxy is set (a
+// phone's INVITE). It reports whether the request is the user's; when it
+// is not, it has answered tx already — a challenge, 403 Forbidden (the
+// same for an unknown user, a user without a password and a wrong one,
+// after the same work), 400 for credentials it cannot read, 500 when the
+// store fails — or dropped the request of a banned source. Failures count
+// towards the same bans as REGISTER's.
+func (r *Registrar) Authenticate(req *sip.Request, tx sip.ServerTransaction, user string, proxy bool) bool {
+	now := r.clock()
+	if r.drop(req, tx, now) {
+		return false
+	}
+	source := req.Source()
+	ip := sourceIP(source)
+	domain := r.dir.Domain()
+	creds, err := r.authorization(req, domain, proxy)
+	if err != nil {
+		r.respond(tx, req, sip.StatusBadRequest, "Bad Request", sip.NewHeader("Warning", "399 callflow "+strconv.Quote(err.Error())))
+		return false
+	}
 	if creds == nil {
-		r.challenge(tx, req, domain, now, false)
-		return
+		r.challenge(tx, req, domain, now, false, proxy)
+		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
@@ -198,9 +215,9 @@ func (r *Registrar) Handle(req *sip.Request, tx sip.ServerTransaction) {
 	// The same work whoever the user is: one lookup, one hash.
 	cred, credErr := r.st.Credential(ctx, user)
 	if credErr != nil && !errors.Is(credErr, store.ErrNotFound) {
-		r.log.Error("REGISTER: reading a credential failed", "user", user, "err", credErr)
+		r.log.Error("reading a credential failed", "method", req.Method, "user", user, "err", credErr)
 		r.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error")
-		return
+		return false
 	}
 	ha1 := r.dummy[creds.algorithm]
 	usable := credErr == nil && cred.Realm == domain && r.dir.Known(user) && creds.username == user && r.offers(creds.algorithm)
@@ -215,28 +232,51 @@ func (r *Registrar) Handle(req *sip.Request, tx sip.ServerTransaction) {
 	locked := r.users.banned(user, now)
 	if !usable || !match || locked {
 		r.fail(tx, req, user, ip, source, now)
-		return
+		return false
 	}
 	issued, ours, stale := r.nonces.check(creds.nonce, now)
 	if !ours || stale || !r.nonces.count(creds.nonce, creds.nc, issued, now) {
 		// The password is right; the nonce is old, another node's, or
 		// used already: a fresh one, with no failure counted.
-		r.challenge(tx, req, domain, now, true)
-		return
+		r.challenge(tx, req, domain, now, true, proxy)
+		return false
 	}
-	r.register(ctx, tx, req, user, now)
+	return true
 }
 
-// authorization returns the request's Digest credentials for domain,
-// nil when it has none for it (it is then challenged), or an error for
-// one that cannot be read.
-func (r *Registrar) authorization(req *sip.Request, domain string) (*credentials, error) {
+// drop drops the request of a banned source, unanswered, and reports
+// whether it did.
+func (r *Registrar) drop(req *sip.Request, tx sip.ServerTransaction, now time.Time) bool {
+	if !r.sources.banned(sourceIP(req.Source()), now) {
+		return false
+	}
+	r.dropped.Inc()
+	tx.Terminate()
+	return true
+}
+
+// sourceIP is the host of a request's source address.
+func sourceIP(source string) string {
+	if h, _, err := net.SplitHostPort(source); err == nil {
+		return h
+	}
+	return source
+}
+
+// authorization returns the request's Digest credentials for domain
+// (from Proxy-Authorization when proxy is set), nil when it has none for
+// it (it is then challenged), or an error for one that cannot be read.
+func (r *Registrar) authorization(req *sip.Request, domain string, proxy bool) (*credentials, error) {
+	name := "Authorization"
+	if proxy {
+		name = "Proxy-Authorization"
+	}
 	var firstErr error
-	for _, h := range req.GetHeaders("Authorization") {
+	for _, h := range req.GetHeaders(name) {
 		c, err := parseAuthorization(h.Value())
 		if err != nil {
 			if firstErr == nil {
-				firstErr = fmt.Errorf("unreadable Authorization: %v", err)
+				firstErr = fmt.Errorf("unreadable %s: %v", name, err)
 			}
 			continue
 		}
@@ -272,17 +312,23 @@ func (r *Registrar) fail(tx sip.ServerTransaction, req *sip.Request, user, ip, s
 	r.respond(tx, req, sip.StatusForbidden, "Forbidden")
 }
 
-func (r *Registrar) challenge(tx sip.ServerTransaction, req *sip.Request, domain string, now time.Time, stale bool) {
+// challenge asks for credentials: 401 with WWW-Authenticate, or 407 with
+// Proxy-Authenticate when proxy is set.
+func (r *Registrar) challenge(tx sip.ServerTransaction, req *sip.Request, domain string, now time.Time, stale, proxy bool) {
 	nonce := r.nonces.issue(now)
+	header, status, reason := "WWW-Authenticate", sip.StatusUnauthorized, "Unauthorized"
+	if proxy {
+		header, status, reason = "Proxy-Authenticate", sip.StatusProxyAuthRequired, "Proxy Authentication Required"
+	}
 	hs := make([]sip.Header, 0, len(r.algs))
 	for _, a := range r.algs {
 		v := fmt.Sprintf(`Digest realm="%s", nonce="%s", algorithm=%s, qop="auth"`, domain, nonce, a)
 		if stale {
 			v += ", stale=true"
 		}
-		hs = append(hs, sip.NewHeader("WWW-Authenticate", v))
+		hs = append(hs, sip.NewHeader(header, v))
 	}
-	r.respond(tx, req, sip.StatusUnauthorized, "Unauthorized", hs...)
+	r.respond(tx, req, status, reason, hs...)
 }
 
 // register applies an authenticated REGISTER's contacts.
