@@ -24,7 +24,7 @@ import (
 // agentsRepo transfers calls to people: +14155550110 to Dana, with a
 // queue on +14155550111; +14155550112 to the desk group in parallel and
 // +14155550113 in login order. Each ending announces itself by its name.
-const agentsRepo = `
+var agentsRepo = `
 user "dana" {
   display_name = "Dana"
 }
@@ -63,16 +63,7 @@ flow "dana" {
     on_unavailable = announce.unavailable
     on_busy        = announce.busy
   }
-  announce "timeout" {
-    say = "timeout"
-  }
-  announce "unavailable" {
-    say = "unavailable"
-  }
-  announce "busy" {
-    say = "busy"
-  }
-}
+` + endings + `
 flow "queued" {
   numbers = [number.queued]
   start   = transfer_user.dana
@@ -89,16 +80,7 @@ flow "queued" {
     on_unavailable = announce.unavailable
     on_busy        = announce.busy
   }
-  announce "timeout" {
-    say = "timeout"
-  }
-  announce "unavailable" {
-    say = "unavailable"
-  }
-  announce "busy" {
-    say = "busy"
-  }
-}
+` + endings + `
 flow "parallel" {
   numbers = [number.parallel]
   start   = transfer_group.desk
@@ -110,16 +92,7 @@ flow "parallel" {
     on_unavailable = announce.unavailable
     on_all_busy    = announce.busy
   }
-  announce "timeout" {
-    say = "timeout"
-  }
-  announce "unavailable" {
-    say = "unavailable"
-  }
-  announce "busy" {
-    say = "busy"
-  }
-}
+` + endings + `
 flow "sequential" {
   numbers = [number.sequential]
   start   = transfer_group.desk
@@ -131,6 +104,12 @@ flow "sequential" {
     on_unavailable = announce.unavailable
     on_all_busy    = announce.busy
   }
+` + endings + `
+`
+
+// endings are the announcements each transfer of agentsRepo ends in, by
+// its result, which name themselves.
+const endings = `
   announce "timeout" {
     say = "timeout"
   }
