@@ -34,8 +34,10 @@ import (
 var ErrNoResponse = errors.New("the phone did not respond")
 
 // Rejected is a final response of 300 or more to an INVITE of ours.
-// Redirections (3xx) and challenges (401, 407) are rejections too: we
-// follow neither.
+// Redirections (3xx) are rejections too: we do not follow them. So are
+// challenges (401, 407) when the Target has no Credentials, when none of
+// the challenges can be answered, and when they come again after an
+// answer (a wrong password): each INVITE answers one challenge at most.
 type Rejected struct {
 	Status int
 	Reason string
@@ -61,8 +63,13 @@ type Target struct {
 	// the tag. FromName is its display name, and may be "".
 	From     sip.Uri
 	FromName string
-	// To is the user's address of record.
+	// To is the user's address of record, or the number called.
 	To sip.Uri
+	// Auth, when set, answers the far end's digest challenge (a carrier's
+	// 401 or 407) once: the INVITE goes again with the same Call-ID,
+	// From tag and body, CSeq one more and a new branch. nil answers
+	// none, as for phones.
+	Auth *Credentials
 }
 
 // Outgoing is one INVITE of ours on its way to a phone. Its methods are
@@ -70,8 +77,11 @@ type Target struct {
 // called: it is what hands out, or hangs up, the dialog of an answer.
 type Outgoing struct {
 	inv      *invitation
-	tx       sip.ClientTransaction
+	tx       sip.ClientTransaction // the INVITE's latest: a new one after a challenge; run's only
+	callID   string
+	auth     *Credentials // Target.Auth; never changed
 	progress chan int
+	early    chan *sip.Response
 	cancel   chan struct{} // closed by Cancel
 	once     sync.Once     // closes cancel
 	done     chan struct{} // closed when the outcome is known and run has returned
@@ -157,7 +167,9 @@ func (s *Set) Invite(ctx context.Context, t Target, sdp []byte, headers ...sip.H
 	}
 	o := &Outgoing{
 		inv: &invitation{set: s, invite: req, local: from, transport: transport, dest: t.Destination, laddr: req.Laddr},
-		tx:  tx, progress: make(chan int, 8), cancel: make(chan struct{}), done: make(chan struct{}),
+		tx:  tx, callID: callID.Value(), auth: t.Auth,
+		progress: make(chan int, 8), early: make(chan *sip.Response, 8),
+		cancel: make(chan struct{}), done: make(chan struct{}),
 	}
 	acks := &acker{inv: o.inv}
 	tx.OnRetransmission(acks.retransmitted)
@@ -165,8 +177,18 @@ func (s *Set) Invite(ctx context.Context, t Target, sdp []byte, headers ...sip.H
 	return o, nil
 }
 
-// CallID is the INVITE's Call-ID, for logs.
-func (o *Outgoing) CallID() string { return o.inv.invite.CallID().Value() }
+// CallID is the INVITE's Call-ID, for logs. It stays the same when the
+// INVITE is sent again after a challenge.
+func (o *Outgoing) CallID() string { return o.callID }
+
+// Early delivers the provisional responses above 100 as they come (180,
+// 183…), whole: a 183's or 180's SDP body is the answer for early media
+// (ringback, announcements), to be passed on to a caller before the
+// call is answered. It is closed at the final response, as Progress is,
+// and like Progress it holds the last few: a response that finds it full
+// is dropped, so reading it is optional. The responses are the caller's
+// to keep and must not be changed.
+func (o *Outgoing) Early() <-chan *sip.Response { return o.early }
 
 // Progress delivers the provisional statuses as they come (180, 183…;
 // not 100), and is closed at the final response. It holds the last few:
@@ -247,9 +269,11 @@ func (o *Outgoing) Wait(ctx context.Context) (*Dialog, *sip.Response, error) {
 func (o *Outgoing) run(acks *acker) {
 	defer close(o.done)
 	defer close(o.progress)
+	defer close(o.early)
 	var (
-		provisional bool       // a 1xx came: a CANCEL may go (RFC 3261 §9.1)
+		provisional bool       // a 1xx of the latest INVITE came: a CANCEL may go (RFC 3261 §9.1)
 		wanted      bool       // Cancel was called
+		challenged  bool       // the INVITE was sent again with credentials
 		cancelling  = o.cancel // nil once Cancel is seen
 		cancelTx    sip.ClientTransaction
 		cancelRes   <-chan *sip.Response
@@ -290,13 +314,31 @@ func (o *Outgoing) run(acks *acker) {
 					case o.progress <- res.StatusCode:
 					default:
 					}
+					select {
+					case o.early <- res:
+					default:
+					}
 				}
 			case res.IsSuccess():
 				o.answered(res, acks)
 				return
+			case isChallenge(res.StatusCode) && o.auth != nil && !challenged && !wanted:
+				// sipgo's transaction has acknowledged the challenge, and
+				// absorbs its retransmissions until Timer D.
+				challenged = true
+				next, err := o.authorize(res)
+				if err != nil {
+					o.finish(nil, res, err)
+					return
+				}
+				acks = next
+				provisional = false
 			default:
 				rejected := &Rejected{Status: res.StatusCode, Reason: res.Reason}
 				err := fmt.Errorf("INVITE %s: %w", o.inv.invite.Recipient.String(), rejected)
+				if challenged && isChallenge(res.StatusCode) {
+					err = fmt.Errorf("INVITE %s: %w: the credentials were refused", o.inv.invite.Recipient.String(), rejected)
+				}
 				if wanted {
 					err = fmt.Errorf("%w (%w)", ErrCancelled, rejected)
 				}
@@ -327,6 +369,36 @@ func (o *Outgoing) run(acks *acker) {
 			return
 		}
 	}
+}
+
+func isChallenge(status int) bool {
+	return status == sip.StatusUnauthorized || status == sip.StatusProxyAuthRequired
+}
+
+// authorize sends the INVITE again, answering the challenge res, on a
+// transaction that replaces o.tx, and returns the acker of its 2xx. The
+// error, when it could not, wraps *Rejected with res's status (and
+// ErrNoResponse when the new INVITE could not be sent).
+func (o *Outgoing) authorize(res *sip.Response) (*acker, error) {
+	rejected := &Rejected{Status: res.StatusCode, Reason: res.Reason}
+	uri := o.inv.invite.Recipient.String()
+	req, err := authorized(o.inv.invite, res, o.auth)
+	if err != nil {
+		return nil, fmt.Errorf("INVITE %s: %w (the challenge was not answered: %v)", uri, rejected, err)
+	}
+	inv := *o.inv
+	inv.invite = req
+	// Over TCP the connection is open already: this is not a connect.
+	ctx, cancel := context.WithTimeout(context.Background(), 64*sip.T1)
+	defer cancel()
+	tx, err := inv.set.cfg.Client.TransactionRequest(ctx, req, inv.set.addVia)
+	if err != nil {
+		return nil, fmt.Errorf("INVITE %s with credentials: %w: %v (after %w)", uri, ErrNoResponse, err, rejected)
+	}
+	o.inv, o.tx = &inv, tx
+	acks := &acker{inv: o.inv}
+	tx.OnRetransmission(acks.retransmitted)
+	return acks, nil
 }
 
 // finish records the outcome.
