@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -264,7 +265,7 @@ func TestTransferToUserAnsweredBridgesBothWays(t *testing.T) {
 	// their own; each must hear the other's whole, through the bridge's
 	// transcoding.
 	dir := newPeople()
-	_, server, ends := startAgents(t, dir)
+	srv, server, ends := startAgents(t, dir)
 	agentVoice := audiotest.Speech(30*8000, 1)
 	callerVoice := audiotest.Speech(30*8000, 2)
 	source := filepath.Join(t.TempDir(), "agent.wav")
@@ -300,6 +301,13 @@ func TestTransferToUserAnsweredBridgesBothWays(t *testing.T) {
 		t.Errorf("the call ended %s after %v, want connected after transfer_user.dana", e.ending, e.path)
 	}
 	waitFor(t, ctx, func() bool { return !dir.connected("dana") }, "the agent to be free again")
+	var metrics strings.Builder
+	if err := srv.Metrics.WritePrometheus(&metrics); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(metrics.String(), `callflow_transfers_total{kind="user",result="answered"} 1`) {
+		t.Errorf("/metrics does not count the answered transfer:\n%s", metrics.String())
+	}
 
 	// What the caller heard from the answer on is the agent's voice.
 	heard := call.Audio()[answeredAt:]

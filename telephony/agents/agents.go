@@ -129,8 +129,10 @@ func (c *Call) Ring(ctx context.Context, e vm.Effect) (vm.Result, session.Leg, e
 	switch e.Kind {
 	case vm.EffectRingUser:
 		r, leg = c.ringUser(ctx, e)
+		c.host.Queues.counted("user", r.String())
 	case vm.EffectRingGroup:
 		r, leg = c.ringGroup(ctx, e)
+		c.host.Queues.counted("group", r.String())
 	default:
 		return 0, nil, errors.New("agents: not a ring effect: " + e.Kind.String())
 	}

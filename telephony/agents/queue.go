@@ -23,6 +23,10 @@ type Queues struct {
 	once    sync.Once
 	waiting prometheus.Gauge
 	waits   *prometheus.HistogramVec
+	// transfers counts ring effects by kind (user, group) and result; it
+	// lives here, with the queues, as the node's one set of agents'
+	// metrics.
+	transfers *prometheus.CounterVec
 
 	mu     sync.Mutex
 	byUser map[string]*queue // guarded by mu
@@ -53,14 +57,21 @@ func (qs *Queues) init() {
 		qs.waiting = prometheus.NewGauge(prometheus.GaugeOpts{Name: "callflow_queue_waiting", Help: "Callers waiting in users' queues on this node."})
 		qs.waits = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "callflow_queue_wait_seconds", Help: "How long callers waited in a queue, by how the wait ended (available, timeout, hung-up).",
 			Buckets: []float64{1, 5, 10, 20, 30, 60, 120, 300, 600}}, []string{"result"})
+		qs.transfers = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callflow_transfers_total", Help: "Transfers to users and groups, by kind (user, group) and result (answered, timeout, busy, unavailable, all-busy)."}, []string{"kind", "result"})
 		qs.byUser = map[string]*queue{}
 	})
+}
+
+// counted counts a transfer of kind that ended with result.
+func (qs *Queues) counted(kind, result string) {
+	qs.init()
+	qs.transfers.WithLabelValues(kind, result).Inc()
 }
 
 // Collectors are the queues' metrics, for /metrics.
 func (qs *Queues) Collectors() []prometheus.Collector {
 	qs.init()
-	return []prometheus.Collector{qs.waiting, qs.waits}
+	return []prometheus.Collector{qs.waiting, qs.waits, qs.transfers}
 }
 
 // Join puts a caller at the end of user's queue, unless max callers wait
