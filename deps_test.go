@@ -27,6 +27,7 @@ var rules = map[string][]string{
 	"store":                {},
 	"billing":              {"store", "vm", "live"},
 	"live":                 {"vm"},
+	"outbound":             {"live", "vm"},
 	"plan":                 {"lang", "compiler", "vm", "billing", "store", "numbers", "live", "internal/wav", "internal/g711"},
 	"telephony":            {"telephony/...", "ring", "vm", "billing", "store", "live", "internal/wav", "internal/g711"},
 	"telephony/media":      {"internal/g711"},

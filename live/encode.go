@@ -16,7 +16,7 @@ import (
 // FormatVersion is the version of the encoding. Bump it whenever a field
 // is added, removed or changes meaning: Decode refuses every other
 // version, and the fix it names is to apply the configuration again.
-const FormatVersion = 2
+const FormatVersion = 3
 
 // ErrFormat is returned (wrapped) by Decode for a model of another
 // format version than FormatVersion.
@@ -57,6 +57,9 @@ func (m *Model) normalise() {
 	}
 	if m.Flows == nil {
 		m.Flows = []Flow{}
+	}
+	if m.Outbound.BlockedCountries == nil {
+		m.Outbound.BlockedCountries = []string{}
 	}
 	r := &m.Rates
 	if r.NumberMonthly == nil {
@@ -238,6 +241,20 @@ func (m *Model) Validate() error {
 	if s := m.Organization.SupportNumber; s != "" && !e164s[s] {
 		return fmt.Errorf("organization: support number %s is not one of the organisation's numbers", s)
 	}
+	for i, cc := range m.Outbound.BlockedCountries {
+		if len(cc) != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' {
+			return fmt.Errorf("outbound: blocked country %q is not an ISO 3166-1 alpha-2 code", cc)
+		}
+		if i > 0 && m.Outbound.BlockedCountries[i-1] >= cc {
+			return fmt.Errorf("outbound: blocked countries are not sorted, each once")
+		}
+	}
+	supportFlow := ""
+	for _, n := range m.Numbers {
+		if n.E164 == m.Organization.SupportNumber {
+			supportFlow = n.Flow
+		}
+	}
 	trunks := map[string]bool{}
 	for _, t := range m.Trunks {
 		if err := named("trunk", t.Name, trunks[t.Name]); err != nil {
@@ -268,6 +285,14 @@ func (m *Model) Validate() error {
 		if u.CallerID != "" && !e164s[u.CallerID] {
 			return fmt.Errorf("user %s: caller ID %s is not one of the organisation's numbers", u.Name, u.CallerID)
 		}
+		if u.CustomCallerID != "" {
+			if !u.AllowCustomCallerID {
+				return fmt.Errorf("user %s has a custom caller ID but may not use one", u.Name)
+			}
+			if !slices.ContainsFunc(m.Numbers, func(n Number) bool { return n.E164 == u.CustomCallerID && n.CustomCallerID }) {
+				return fmt.Errorf("user %s: custom caller ID %s is not a custom caller ID number of the organisation", u.Name, u.CustomCallerID)
+			}
+		}
 	}
 	groups := map[string]bool{}
 	for _, g := range m.Groups {
@@ -293,12 +318,27 @@ func (m *Model) Validate() error {
 			if !ok {
 				return fmt.Errorf("flow %s answers number %q, which is not a number", f.Name, n)
 			}
+			if num.CustomCallerID {
+				return fmt.Errorf("flow %s answers number %s, which is a custom caller ID: only the support number's flow answers callbacks to it", f.Name, n)
+			}
 			if num.Flow != f.Name {
 				return fmt.Errorf("flow %s answers number %s, whose flow is %q", f.Name, n, num.Flow)
 			}
 		}
 	}
 	for _, n := range m.Numbers {
+		if n.CustomCallerID {
+			if m.Organization.SupportNumber == "" {
+				return fmt.Errorf("number %s is a custom caller ID, but the organisation has no support number to forward callbacks to", n.Name)
+			}
+			if n.Flow != supportFlow {
+				return fmt.Errorf("number %s is a custom caller ID: its flow is %q, not the support number's %q", n.Name, n.Flow, supportFlow)
+			}
+			if _, ok := flows[n.Flow]; n.Flow != "" && !ok {
+				return fmt.Errorf("number %s: flow %q does not exist", n.Name, n.Flow)
+			}
+			continue
+		}
 		if n.Flow == "" {
 			continue
 		}

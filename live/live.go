@@ -25,6 +25,10 @@ type Model struct {
 	Organization Organization `json:"organization"`
 	Credits      Credits      `json:"credits"`
 	Recordings   Recordings   `json:"recordings"`
+	// Outbound is the organisation's own policy for outgoing calls
+	// (organization { outbound }), on top of the rule no configuration
+	// can lift: no call to China (S29).
+	Outbound Outbound `json:"outbound"`
 	// Rates is the effective rate card: the default card of the callflow
 	// that applied the version with the configuration's rates laid over
 	// it. A version carries the prices it was applied with, so that an
@@ -53,6 +57,17 @@ type Organization struct {
 	// sip:NAME@DOMAIN: a host name or an IP address, lower case; "" when
 	// not written, and then the server's own host is the domain.
 	SIPDomain string `json:"sip_domain"`
+}
+
+// Outbound is the destination policy an organisation declares for its
+// users' outgoing calls (package outbound applies it).
+type Outbound struct {
+	// BlockedCountries are ISO 3166-1 alpha-2 codes no call may go to,
+	// sorted, each once; never nil in an encoding. China is refused
+	// whether or not it is listed.
+	BlockedCountries []string `json:"blocked_countries"`
+	// BlockPremium refuses premium-rate destinations.
+	BlockPremium bool `json:"block_premium"`
 }
 
 // Credits holds the prepaid-credit settings (S1–S4).
@@ -86,7 +101,9 @@ type RateCard struct {
 	// type of the number called.
 	IncomingPerMinute map[string]Micro `json:"incoming_per_minute"`
 	// OutgoingPerMinute is the per-minute rate of an outgoing call by the
-	// country called; "*" for any other.
+	// destination: "COUNTRY/type", "COUNTRY", "*/type" or "*", where
+	// COUNTRY is ISO 3166-1 alpha-2 and type a destination type (package
+	// outbound). OutgoingRate says which key prices a destination.
 	OutgoingPerMinute map[string]Micro `json:"outgoing_per_minute"`
 	// CreditValue is what one credit is worth in each currency, in
 	// millionths of that currency's unit.
@@ -112,7 +129,15 @@ type Number struct {
 	// E.164 when it was applied; its monthly fee is by country.
 	Country string `json:"country"`
 	Region  string `json:"region"` // as written, informational; "" when not
-	Flow    string `json:"flow"`   // the flow that answers it; "" for none
+	// Flow is the flow that answers it; "" for none. For a custom caller
+	// ID it is the flow of the organisation's support number, which no
+	// flow's Numbers lists: callbacks to a custom caller ID run the
+	// support number's flow (S26).
+	Flow string `json:"flow"`
+	// CustomCallerID says that the number is some user's custom caller
+	// ID: no flow of its own answers it, and its Flow follows the support
+	// number's (RouteCustomCallerIDs).
+	CustomCallerID bool `json:"custom_caller_id"`
 }
 
 // User is a telephony user (S25, S26).
@@ -125,6 +150,20 @@ type User struct {
 	// CallerID is the E.164 number those the user calls see; "" for none.
 	CallerID            string `json:"caller_id"`
 	AllowCustomCallerID bool   `json:"allow_custom_caller_id"`
+	// CustomCallerID is the E.164 number those the user calls see
+	// instead of CallerID, set by an administrator (S26); "" for none.
+	// It is a number with CustomCallerID set, and requires
+	// AllowCustomCallerID.
+	CustomCallerID string `json:"custom_caller_id"`
+}
+
+// PresentedCallerID is the number those the user calls see: the custom
+// caller ID when the user has one, else the caller ID; "" for none.
+func (u User) PresentedCallerID() string {
+	if u.CustomCallerID != "" {
+		return u.CustomCallerID
+	}
+	return u.CallerID
 }
 
 // Group is a telephony group (S27).
@@ -150,6 +189,54 @@ func (m *Model) Number(name string) (Number, bool) {
 		}
 	}
 	return Number{}, false
+}
+
+// User returns the user named name.
+func (m *Model) User(name string) (User, bool) {
+	for _, u := range m.Users {
+		if u.Name == name {
+			return u, true
+		}
+	}
+	return User{}, false
+}
+
+// RouteCustomCallerIDs points every custom caller ID number at the flow
+// of the support number, so that the route table (number → flow) sends
+// a callback to it to the support flow (S26). Call it whenever a
+// number's flow may have changed: when a model is made, and when a flow
+// is republished.
+func (m *Model) RouteCustomCallerIDs() {
+	support := ""
+	for _, n := range m.Numbers {
+		if n.E164 == m.Organization.SupportNumber && m.Organization.SupportNumber != "" {
+			support = n.Flow
+		}
+	}
+	for i := range m.Numbers {
+		if m.Numbers[i].CustomCallerID {
+			m.Numbers[i].Flow = support
+		}
+	}
+}
+
+// OutgoingRateKeys are the keys of RateCard.OutgoingPerMinute that may
+// price a call to a destination of type typ in country, most specific
+// first: "GB/mobile", "GB", "*/mobile", "*".
+func OutgoingRateKeys(country, typ string) []string {
+	return []string{country + "/" + typ, country, "*/" + typ, "*"}
+}
+
+// OutgoingRate returns the per-minute rate of a call to a destination of
+// type typ in country, and the key that priced it; ok is false when no
+// key does.
+func (r RateCard) OutgoingRate(country, typ string) (rate Micro, key string, ok bool) {
+	for _, k := range OutgoingRateKeys(country, typ) {
+		if rate, ok := r.OutgoingPerMinute[k]; ok {
+			return rate, k, true
+		}
+	}
+	return 0, "", false
 }
 
 // Flow returns the flow named name.
