@@ -303,6 +303,15 @@ func (o *Outgoing) run(acks *acker) {
 	for {
 		select {
 		case res := <-o.tx.Responses():
+			if !wanted && isChallenge(res.StatusCode) {
+				// A Cancel that returned before the challenge came is
+				// seen before it: the INVITE does not go again.
+				select {
+				case <-cancelling:
+					cancelling, wanted = nil, true
+				default:
+				}
+			}
 			switch {
 			case res.IsProvisional():
 				if !provisional && wanted {
