@@ -18,13 +18,10 @@ import (
 	"github.com/callflow/callflow/vm"
 )
 
-// begin opens a call's record and reserves its first minute, in one
-// write, so that every credit reserved for a call belongs to a record
-// that says which node runs it (see Recover); the returned hooks start
-// its minutes when the machine answers (after the caller's ACK), and its
-// end settles the meter and closes the record, again in one write. ctx
-// bounds the store's work: a store that does not answer in time fails
-// the call, which is refused.
+// begin opens a call's record and reserves its first minute (see
+// meterCall); the returned hooks start its minutes when the machine
+// answers (after the caller's ACK), and its end settles the meter and
+// closes the record.
 func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(error), l *telephony.Live, ledger *billing.Ledger, rate billing.Micro, flowVersion int64) ([]vm.Hook, func(vm.Effect, error), error) {
 	now := time.Now()
 	path := &telephony.PathHook{Program: l.Programs[c.Flow]}
@@ -32,120 +29,173 @@ func (b *Builder) begin(ctx context.Context, c telephony.CallInfo, stop func(err
 	if n, ok := l.Table.Numbers[c.Number]; ok {
 		rec.NumberName = n.Name
 	}
+	m, err := b.meterCall(ctx, rec, ledger, rate, stop, path.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	confirm := answerHook(m.confirm)
+	end := func(final vm.Effect, cause error) { m.end(ending(final, cause)) }
+	return []vm.Hook{confirm, m.meter, path, m.report()}, end, nil
+}
+
+// metered is a call's record and meter, from its first reserved minute
+// to its end: every minute the meter charges and the record is brought up
+// to date, from a timer rather than a goroutine of the call's own; the
+// timer, the confirmation and the end take turns with the meter, which
+// is not safe for concurrent use.
+type metered struct {
+	b     *Builder
+	meter *billing.Meter
+	rate  billing.Micro
+	stop  func(error)
+	path  func() []string // the states passed so far; nil for none
+	work  context.Context // the call's store work, which outlives the INVITE's
+
+	mu        sync.Mutex
+	rec       store.Call // guarded by mu
+	ended     bool       // guarded by mu
+	minutes   int        // guarded by mu
+	timer     *time.Timer
+	confirmed time.Time
+}
+
+// meterCall opens a call's record and reserves its first minute at rate,
+// in one write, so that every credit reserved for a call belongs to a
+// record that says which node runs it (see Recover). ctx bounds the
+// store's work: a store that does not answer in time fails the call,
+// which is refused. A call refused for want of credits gets an
+// ErrRefused with 402; its record says why.
+func (b *Builder) meterCall(ctx context.Context, rec store.Call, ledger *billing.Ledger, rate billing.Micro, stop func(error), path func() []string) (*metered, error) {
 	// From here on the call's own work does not give up with ctx (a
 	// reservation or a record that was started is finished), but each
 	// step has a deadline of its own: a store that does not answer leaves
 	// the minute to the next tick, or the call to crash repair.
-	work := context.WithoutCancel(ctx)
-	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(work, writeDeadline) }
+	m := &metered{b: b, rate: rate, stop: stop, path: path, work: context.WithoutCancel(ctx), rec: rec}
 	opening := rec
-	meter := &billing.Meter{Ledger: ledger, CallID: c.ID, Rate: rate, Open: &opening}
-	if err := meter.Reserve(ctx, now); err != nil {
+	m.meter = &billing.Meter{Ledger: ledger, CallID: rec.ID, Rate: rate, Open: &opening}
+	if err := m.meter.Reserve(ctx, rec.StartedAt); err != nil {
 		// Refused: the record says why, and the meter holds nothing.
-		rec.EndedAt, rec.Ending = now, "refused-server-error"
+		rec.EndedAt, rec.Ending = rec.StartedAt, "refused-server-error"
 		refusal := err
 		if errors.Is(err, billing.ErrCreditsExhausted) {
 			rec.Ending = "no-credits"
 			refusal = &telephony.ErrRefused{Status: 402, Reason: "Payment Required"}
 		}
-		sctx, cancel := step()
+		sctx, cancel := m.step()
 		defer cancel()
 		if err := b.Store.SaveCall(sctx, rec); err != nil {
-			b.Log.Error("call record", "call", c.ID, "err", err)
+			b.Log.Error("call record", "call", rec.ID, "err", err)
 		}
-		return nil, nil, refusal
+		return nil, refusal
 	}
-	// Every minute the meter charges and the record is brought up to date,
-	// from a timer rather than a goroutine of the call's own; the timer,
-	// the confirmation and the call's end take turns with the meter, which
-	// is not safe for concurrent use.
-	every := b.every
-	if every == 0 {
-		every = time.Minute
+	return m, nil
+}
+
+func (m *metered) step() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(m.work, writeDeadline)
+}
+
+func (m *metered) passed() []string {
+	if m.path == nil {
+		return nil
 	}
-	var mu sync.Mutex
-	ended, minutes := false, 0
-	var timer *time.Timer
-	var confirmed time.Time
-	var minute func()
-	minute = func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if ended {
-			return
-		}
-		t := time.Now()
-		sctx, cancel := step()
-		defer cancel()
-		switch err := meter.Tick(sctx, t); {
-		case errors.Is(err, billing.ErrCreditsExhausted):
-			b.Log.Warn("credits exhausted: ending the call", "call", c.ID)
-			stop(err)
-		case err != nil:
-			// The minute is charged at the next tick, or at hang-up.
-			b.Log.Error("meter", "call", c.ID, "err", err)
-		}
-		rec.LastSeenAt, rec.Path = t, path.Path()
-		if err := b.Store.SaveCall(sctx, rec); err != nil {
-			b.Log.Error("call record", "call", c.ID, "err", err)
-		}
-		minutes++
-		timer.Reset(time.Until(confirmed.Add(time.Duration(minutes+1) * every)))
+	return m.path()
+}
+
+func (m *metered) every() time.Duration {
+	if m.b.every == 0 {
+		return time.Minute
 	}
-	confirm := answerHook(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if ended || meter.Confirmed() {
-			return
-		}
-		confirmed = time.Now()
-		meter.Confirm(confirmed)
-		timer = time.AfterFunc(every, minute)
-	})
-	end := func(final vm.Effect, cause error) {
-		mu.Lock()
-		defer mu.Unlock()
-		ended = true
-		if timer != nil {
-			timer.Stop()
-		}
-		t := time.Now()
-		sctx, cancel := step()
-		defer cancel()
-		rec.Path, rec.EndedAt, rec.LastSeenAt = path.Path(), t, t
-		rec.Ending = ending(final, cause)
-		if s, ok := b.recorded.LoadAndDelete(c.ID); ok {
-			rec.RecordingS = s.(int64)
-		}
-		if n, ok := b.notes.LoadAndDelete(c.ID); ok {
-			rec.Note = n.(string)
-		}
-		closing := func(minutes int) store.Call {
-			rec.Credits = int64(rate) * int64(minutes)
-			return rec
-		}
-		if err := meter.StopRecord(sctx, t, closing); err != nil {
-			b.Log.Error("meter", "call", c.ID, "err", err)
-			// The record closes all the same; crash repair gives back
-			// what the meter still holds.
-			if err := b.Store.SaveCall(sctx, closing(meter.Minutes())); err != nil {
-				b.Log.Error("call record", "call", c.ID, "err", err)
-			}
+	return m.b.every
+}
+
+// confirm starts the call's minutes: it was answered and confirmed.
+func (m *metered) confirm() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ended || m.meter.Confirmed() {
+		return
+	}
+	m.confirmed = time.Now()
+	m.meter.Confirm(m.confirmed)
+	m.timer = time.AfterFunc(m.every(), m.minute)
+}
+
+// minute charges a minute and brings the record up to date.
+func (m *metered) minute() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ended {
+		return
+	}
+	t := time.Now()
+	sctx, cancel := m.step()
+	defer cancel()
+	switch err := m.meter.Tick(sctx, t); {
+	case errors.Is(err, billing.ErrCreditsExhausted):
+		m.b.Log.Warn("credits exhausted: ending the call", "call", m.rec.ID)
+		m.stop(err)
+	case err != nil:
+		// The minute is charged at the next tick, or at hang-up.
+		m.b.Log.Error("meter", "call", m.rec.ID, "err", err)
+	}
+	m.rec.LastSeenAt, m.rec.Path = t, m.passed()
+	if err := m.b.Store.SaveCall(sctx, m.rec); err != nil {
+		m.b.Log.Error("call record", "call", m.rec.ID, "err", err)
+	}
+	m.minutes++
+	m.timer.Reset(time.Until(m.confirmed.Add(time.Duration(m.minutes+1) * m.every())))
+}
+
+// end settles the meter and closes the record, in one write, with the
+// call's ending.
+func (m *metered) end(ending string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ended = true
+	if m.timer != nil {
+		m.timer.Stop()
+	}
+	t := time.Now()
+	sctx, cancel := m.step()
+	defer cancel()
+	rec := &m.rec
+	rec.Path, rec.EndedAt, rec.LastSeenAt = m.passed(), t, t
+	rec.Ending = ending
+	if s, ok := m.b.recorded.LoadAndDelete(rec.ID); ok {
+		rec.RecordingS = s.(int64)
+	}
+	if n, ok := m.b.notes.LoadAndDelete(rec.ID); ok {
+		rec.Note = n.(string)
+	}
+	closing := func(minutes int) store.Call {
+		rec.Credits = int64(m.rate) * int64(minutes)
+		return *rec
+	}
+	if err := m.meter.StopRecord(sctx, t, closing); err != nil {
+		m.b.Log.Error("meter", "call", rec.ID, "err", err)
+		// The record closes all the same; crash repair gives back
+		// what the meter still holds.
+		if err := m.b.Store.SaveCall(sctx, closing(m.meter.Minutes())); err != nil {
+			m.b.Log.Error("call record", "call", rec.ID, "err", err)
 		}
 	}
-	agent := report{
+}
+
+// report is what the call's agents tell its record.
+func (m *metered) report() report {
+	return report{
 		connected: func(user string, at time.Time) {
-			mu.Lock()
-			defer mu.Unlock()
-			rec.Agent, rec.AnsweredAt = user, at
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.rec.Agent, m.rec.AnsweredAt = user, at
 		},
 		queued: func(d time.Duration) {
-			mu.Lock()
-			defer mu.Unlock()
-			rec.QueueWait += d
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.rec.QueueWait += d
 		},
 	}
-	return []vm.Hook{confirm, meter, path, agent}, end, nil
 }
 
 // writeDeadline bounds each store step of a call in progress: a minute's
