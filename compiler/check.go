@@ -31,6 +31,10 @@ type Model struct {
 	Flows   map[string]*Flow
 	// NumberFlow maps a number's name to the flow that answers it.
 	NumberFlow map[string]string
+	// CustomCallerIDs holds the names of the numbers some user shows as a
+	// custom caller ID (S26). No flow answers them: callbacks to them
+	// run the support number's flow.
+	CustomCallerIDs map[string]bool
 }
 
 // Flow is one checked flow.
@@ -80,6 +84,8 @@ func Check(cfg *lang.Config, opts Options) (*Model, hcl.Diagnostics) {
 			Groups:     map[string]*lang.Group{},
 			Flows:      map[string]*Flow{},
 			NumberFlow: map[string]string{},
+			// CustomCallerIDs is filled by checkUsers.
+			CustomCallerIDs: map[string]bool{},
 		},
 		audioFiles: map[string]error{},
 	}
@@ -102,6 +108,7 @@ func Check(cfg *lang.Config, opts Options) (*Model, hcl.Diagnostics) {
 		c.checkFlow(cf)
 	}
 	c.checkNumberUse()
+	c.checkCustomCallerIDs()
 	lang.SanitizeRanges(c.diags)
 	return c.m, c.diags
 }

@@ -31,6 +31,19 @@ func (c *checker) checkOrganization() {
 	if org.SupportNumber != nil {
 		resolve(c, *org.SupportNumber, "number", c.m.Numbers, "support_number")
 	}
+	if out := org.Outbound; out != nil {
+		seen := map[string]bool{}
+		for _, cc := range out.BlockedCountries {
+			switch {
+			case phonenumbers.GetCountryCodeForRegion(cc.Value) == 0:
+				c.errorf(cc.Range, "Invalid country",
+					"%q is not an ISO 3166-1 alpha-2 country code. Write two capital letters, such as \"KP\" or \"CU\".", cc.Value)
+			case seen[cc.Value]:
+				c.errorf(cc.Range, "Country blocked twice", "%s is already in blocked_countries. Remove one.", cc.Value)
+			}
+			seen[cc.Value] = true
+		}
+	}
 	if org.SIPDomain.Set {
 		if why := sipDomainProblem(org.SIPDomain.Value); why != "" {
 			c.errorf(org.SIPDomain.Range, "Invalid SIP domain",
@@ -137,6 +150,48 @@ func (c *checker) checkUsers() {
 		if u.AllowCustomCallerID.Value && (org == nil || org.SupportNumber == nil) {
 			c.errorf(u.AllowCustomCallerID.Range, "Custom caller ID needs a support number",
 				"When user %q shows a custom caller ID, callbacks to it are forwarded to the organisation's support number (S26). Add support_number = number.NAME to the organization block.", u.Name)
+		}
+		if u.CustomCallerID == nil {
+			continue
+		}
+		n, ok := resolve(c, *u.CustomCallerID, "number", c.m.Numbers, "custom_caller_id")
+		switch {
+		case !ok:
+		case !u.AllowCustomCallerID.Value:
+			c.errorf(u.CustomCallerID.Range, "Custom caller ID is not allowed",
+				"User %q has a custom_caller_id but not allow_custom_caller_id = true (S25). Add allow_custom_caller_id = true, or remove custom_caller_id.", u.Name)
+		case u.CallerID != nil && u.CallerID.Name == u.CustomCallerID.Name:
+			c.errorf(u.CustomCallerID.Range, "Custom caller ID is the caller ID",
+				"%s is user %q's caller_id already; a custom caller ID hides that number behind another (S26). Choose a different number, or remove custom_caller_id.", u.CustomCallerID, u.Name)
+		case org != nil && org.SupportNumber != nil && org.SupportNumber.Name == u.CustomCallerID.Name:
+			c.errorf(u.CustomCallerID.Range, "Custom caller ID is the support number",
+				"%s is the organisation's support_number, which callbacks to a custom caller ID are forwarded to (S26). Choose another number, one that no flow answers.", u.CustomCallerID)
+		default:
+			c.m.CustomCallerIDs[n.Name] = true
+		}
+	}
+}
+
+// checkCustomCallerIDs runs after the flows: a custom caller ID must be
+// a number no flow answers, since a call back to it is forwarded to the
+// support number's flow (S26), and that number needs a flow.
+func (c *checker) checkCustomCallerIDs() {
+	org := c.m.Config.Organization
+	for _, u := range c.m.Config.Users {
+		if u.CustomCallerID == nil || !c.m.CustomCallerIDs[u.CustomCallerID.Name] || c.m.Users[u.Name] != u {
+			continue
+		}
+		if f, ok := c.m.NumberFlow[u.CustomCallerID.Name]; ok {
+			c.errorf(u.CustomCallerID.Range, "Custom caller ID is answered by a flow",
+				"%s is answered by flow %q, but callbacks to a custom caller ID are answered by the support number's flow (S26), so no flow may list it. Remove it from the flow's numbers, or choose a number no flow answers.", u.CustomCallerID, f)
+			continue
+		}
+		if org == nil || org.SupportNumber == nil {
+			continue // reported on allow_custom_caller_id
+		}
+		if _, ok := c.m.NumberFlow[org.SupportNumber.Name]; !ok && c.m.Numbers[org.SupportNumber.Name] != nil {
+			c.errorf(u.CustomCallerID.Range, "Callbacks to the custom caller ID would be rejected",
+				"Callbacks to %s are answered by the flow of the support number, %s, but no flow answers it (S16, S26). Add %s to a flow's numbers.", u.CustomCallerID, org.SupportNumber, org.SupportNumber)
 		}
 	}
 }

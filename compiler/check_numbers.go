@@ -149,7 +149,7 @@ func (c *checker) checkNumberUse() {
 		if c.m.Numbers[n.Name] != n {
 			continue
 		}
-		if _, ok := c.m.NumberFlow[n.Name]; !ok {
+		if _, ok := c.m.NumberFlow[n.Name]; !ok && !c.m.CustomCallerIDs[n.Name] {
 			c.warnf(n.NameRange, "Number is not used by any flow",
 				"Calls to number.%s will be rejected, because no flow answers it (S16). Add it to a flow's numbers, or remove the block to release the number.", n.Name)
 		}

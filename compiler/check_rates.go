@@ -10,6 +10,11 @@ import (
 	"github.com/callflow/callflow/lang"
 )
 
+// DestinationTypes are the types of number an outgoing call can go to,
+// as package outbound names them; outgoing rates are keyed by them
+// ("GB/mobile"). A test in outbound keeps the two lists the same.
+var DestinationTypes = []string{"local", "mobile", "local_or_mobile", "toll_free", "premium_rate", "shared_cost", "voip", "personal", "uan", "other"}
+
 func (c *checker) checkRates() {
 	if r := c.m.Config.Rates; r != nil {
 		c.diags = append(c.diags, CheckRates(r)...)
@@ -47,7 +52,12 @@ func CheckRates(r *lang.Rates) hcl.Diagnostics {
 		}
 	}
 	for _, e := range r.OutgoingPerMinute {
-		country(e, e.Key)
+		cc, kind, typed := strings.Cut(e.Key, "/")
+		if typed && !slices.Contains(DestinationTypes, kind) {
+			c.errorf(e.KeyRange, "Invalid rate key", "An outgoing_per_minute key is COUNTRY, COUNTRY/type, \"*/type\" or \"*\", such as GB, \"GB/mobile\" or \"*/mobile\"; the type is one of %s.", quoteList(DestinationTypes))
+			continue
+		}
+		country(e, cc)
 	}
 	for _, e := range r.CreditValue {
 		if !isCurrencyCode(e.Key) {

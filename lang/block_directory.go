@@ -32,6 +32,7 @@ var userSchema = &hcl.BodySchema{
 		{Name: "record_outgoing"},
 		{Name: "caller_id"},
 		{Name: "allow_custom_caller_id"},
+		{Name: "custom_caller_id"},
 	},
 }
 
@@ -46,6 +47,9 @@ func decodeUser(block *hcl.Block) (*User, hcl.Diagnostics) {
 	diags = append(diags, decodeBool(a, "allow_custom_caller_id", &u.AllowCustomCallerID)...)
 	ref, d := decodeRef(a, "caller_id")
 	u.CallerID = ref
+	diags = append(diags, d...)
+	ref, d = decodeRef(a, "custom_caller_id")
+	u.CustomCallerID = ref
 	return u, append(diags, d...)
 }
 

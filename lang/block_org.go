@@ -12,6 +12,14 @@ var organizationSchema = &hcl.BodySchema{
 		{Name: "support_number"},
 		{Name: "sip_domain"},
 	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "outbound"}},
+}
+
+var outboundSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "blocked_countries"},
+		{Name: "block_premium"},
+	},
 }
 
 func decodeOrganization(block *hcl.Block) (*Organization, hcl.Diagnostics) {
@@ -26,7 +34,45 @@ func decodeOrganization(block *hcl.Block) (*Organization, hcl.Diagnostics) {
 	diags = append(diags, decodeString(a, "sip_domain", &org.SIPDomain)...)
 	ref, d := decodeRef(a, "support_number")
 	org.SupportNumber = ref
-	return org, append(diags, d...)
+	diags = append(diags, d...)
+	for _, b := range content.Blocks {
+		if org.Outbound != nil {
+			diags = append(diags, duplicateSingleton(b, org.Outbound.DeclRange, "An organization block"))
+			continue
+		}
+		out, d := decodeOutbound(b)
+		org.Outbound = out
+		diags = append(diags, d...)
+	}
+	return org, diags
+}
+
+func decodeOutbound(block *hcl.Block) (*Outbound, hcl.Diagnostics) {
+	out := &Outbound{DeclRange: block.DefRange}
+	content, diags := block.Body.Content(outboundSchema)
+	a := content.Attributes
+	diags = append(diags, decodeBool(a, "block_premium", &out.BlockPremium)...)
+	attr, ok := a["blocked_countries"]
+	if !ok {
+		return out, diags
+	}
+	out.BlockedCountriesRange = attr.Expr.Range()
+	exprs, d := hcl.ExprList(attr.Expr)
+	if d.HasErrors() {
+		return out, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: "Invalid blocked_countries",
+			Detail:  "blocked_countries lists ISO 3166-1 alpha-2 country codes in brackets, such as [\"KP\", \"CU\"].",
+			Subject: attr.Expr.Range().Ptr(),
+		})
+	}
+	for _, e := range exprs {
+		var s String
+		diags = append(diags, decodeString(hcl.Attributes{"blocked_countries": &hcl.Attribute{Name: "blocked_countries", Expr: e, Range: e.Range()}}, "blocked_countries", &s)...)
+		if s.Set {
+			out.BlockedCountries = append(out.BlockedCountries, s)
+		}
+	}
+	return out, diags
 }
 
 var creditsSchema = &hcl.BodySchema{

@@ -81,7 +81,22 @@ type Organization struct {
 	// SIPDomain is the domain users' phones register in (sip:NAME@DOMAIN);
 	// unset, the server's own host is the domain.
 	SIPDomain String
+	// Outbound is the organisation's policy for outgoing calls; nil when
+	// the block is not written.
+	Outbound  *Outbound
 	DeclRange hcl.Range
+}
+
+// Outbound is the destination policy of outgoing calls, declared in the
+// organization block. China (+86) is refused whatever it says (S29).
+type Outbound struct {
+	// BlockedCountries are ISO 3166-1 alpha-2 codes no call may go to,
+	// as written; the compiler checks them.
+	BlockedCountries      []String
+	BlockedCountriesRange hcl.Range
+	// BlockPremium refuses calls to premium-rate numbers.
+	BlockPremium Bool
+	DeclRange    hcl.Range
 }
 
 // Credits holds the prepaid-credit settings (S1–S4).
@@ -129,7 +144,10 @@ type User struct {
 	RecordOutgoing      Bool
 	CallerID            *Ref
 	AllowCustomCallerID Bool
-	DeclRange           hcl.Range
+	// CustomCallerID is the number shown instead of CallerID (S26),
+	// chosen by an administrator; nil when not written.
+	CustomCallerID *Ref
+	DeclRange      hcl.Range
 	NameRange           hcl.Range
 }
 

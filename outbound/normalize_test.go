@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/callflow/callflow/compiler"
 	"github.com/callflow/callflow/outbound"
 )
 
@@ -93,9 +94,7 @@ func TestNormalizeRefuses(t *testing.T) {
 // TestTypesAgree keeps the compiler's list of destination types, which
 // checks rate keys, the same as the one Normalize returns.
 func TestTypesAgree(t *testing.T) {
-	if !slices.Equal(compilerDestinationTypes, outbound.Types) {
-		t.Errorf("compilerDestinationTypes = %v, outbound.Types = %v", compilerDestinationTypes, outbound.Types)
+	if !slices.Equal(compiler.DestinationTypes, outbound.Types) {
+		t.Errorf("compiler.DestinationTypes = %v, outbound.Types = %v", compiler.DestinationTypes, outbound.Types)
 	}
 }
-
-var compilerDestinationTypes = outbound.Types

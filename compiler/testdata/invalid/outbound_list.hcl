@@ -1,0 +1,5 @@
+organization {
+  outbound {
+    blocked_countries = "KP" # ERROR: Invalid blocked_countries
+  }
+}
