@@ -27,13 +27,19 @@ rates {
     toll_free = 0.03
   }
 
-  # Outgoing calls, per started minute, by the country called; "*" is any
-  # other country. Calls to China (+86) are refused by policy, not priced.
+  # Outgoing calls, per started minute, by the destination: "COUNTRY/type",
+  # then COUNTRY, then "*/type", then "*" (any other), the first that is
+  # here. Types: local, mobile, local_or_mobile, toll_free, premium_rate,
+  # shared_cost, voip, personal, uan, other. Calls to China (+86) are
+  # refused by policy, not priced.
   outgoing_per_minute = {
-    US  = 0.02
-    CA  = 0.02
-    GB  = 0.03
-    "*" = 0.10
+    US               = 0.02
+    CA               = 0.02
+    GB               = 0.03
+    "GB/mobile"      = 0.08
+    "*/mobile"       = 0.15
+    "*/premium_rate" = 1.00
+    "*"              = 0.10
   }
 
   # What one credit (1 USD) is worth in the currency amounts are shown in,

@@ -14,6 +14,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/callflow/callflow/live"
 )
 
 // Micro is an amount of money in micro-credits: 1 credit = 1 USD =
@@ -40,7 +42,8 @@ type RateCard struct {
 	// type of the number called.
 	IncomingPerMinute map[string]Micro
 	// OutgoingPerMinute is the per-minute rate of an outgoing call by the
-	// country called; "*" for any other.
+	// destination: "COUNTRY/type", "COUNTRY", "*/type" or "*"
+	// (OutgoingRate).
 	OutgoingPerMinute map[string]Micro
 	// CreditValue is what one credit is worth in each currency, in
 	// millionths of that currency's unit.
@@ -109,16 +112,24 @@ var ErrChina = errors.New("calls to China (+86) are refused by policy")
 // given type.
 func (r RateCard) IncomingRate(numberType string) Micro { return r.IncomingPerMinute[numberType] }
 
-// OutgoingRate returns the per-minute rate of a call to the country of
-// the number dialled, or ErrChina.
-func (r RateCard) OutgoingRate(country string) (Micro, error) {
+// ErrNoRate says that the rate card prices no call to a destination.
+var ErrNoRate = errors.New("the rate card has no outgoing rate for the destination")
+
+// OutgoingRate returns the per-minute rate of a call to a number of
+// destination type typ (package outbound's types, such as "mobile") in
+// country, the most specific entry first: "GB/mobile", then "GB", then
+// "*/mobile", then "*" (live.OutgoingRateKeys). A call to China is
+// ErrChina (S29), one no entry prices ErrNoRate.
+func (r RateCard) OutgoingRate(country, typ string) (Micro, error) {
 	if country == "CN" {
 		return 0, ErrChina
 	}
-	if rate, ok := r.OutgoingPerMinute[country]; ok {
-		return rate, nil
+	for _, k := range live.OutgoingRateKeys(country, typ) {
+		if rate, ok := r.OutgoingPerMinute[k]; ok {
+			return rate, nil
+		}
 	}
-	return r.OutgoingPerMinute["*"], nil
+	return 0, fmt.Errorf("%w: %s/%s", ErrNoRate, country, typ)
 }
 
 // ParseCredits reads an amount of credits written as a decimal number

@@ -86,7 +86,7 @@ func Check(m *live.Model, user, dialled string) Decision {
 	d.Destination = dest
 	switch {
 	case errors.Is(err, ErrChina):
-		return d.refuse(StatusForbidden, China, "calls to China (+86) are never placed (S29): "+err.Error())
+		return d.refuse(StatusForbidden, China, err.Error())
 	case errors.Is(err, ErrIncomplete):
 		return d.refuse(StatusIncomplete, InvalidNumber, "not a valid number: "+err.Error())
 	case err != nil:

@@ -56,6 +56,15 @@ func NewLive(m *compiler.Model) (*live.Model, error) {
 			out.Recordings.Plan = r.Plan.Value
 		}
 	}
+	out.Outbound.BlockedCountries = []string{}
+	if o := cfg.Organization; o != nil && o.Outbound != nil {
+		for _, cc := range o.Outbound.BlockedCountries {
+			out.Outbound.BlockedCountries = append(out.Outbound.BlockedCountries, cc.Value)
+		}
+		slices.Sort(out.Outbound.BlockedCountries)
+		out.Outbound.BlockedCountries = slices.Compact(out.Outbound.BlockedCountries)
+		out.Outbound.BlockPremium = o.Outbound.BlockPremium.Value
+	}
 	rates, err := rateCard(rateObject(cfg.Rates))
 	if err != nil {
 		return nil, err
@@ -76,7 +85,7 @@ func NewLive(m *compiler.Model) (*live.Model, error) {
 	}
 	for _, name := range sortedKeys(m.Numbers) {
 		n := m.Numbers[name]
-		ln := live.Number{Name: name, E164: n.E164.Value, Type: n.Type.Value, Region: n.Region.Value, Flow: m.NumberFlow[name]}
+		ln := live.Number{Name: name, E164: n.E164.Value, Type: n.Type.Value, Region: n.Region.Value, Flow: m.NumberFlow[name], CustomCallerID: m.CustomCallerIDs[name]}
 		if info, err := compiler.ParseNumber(n.E164.Value); err == nil {
 			ln.Country = info.Region
 		}
@@ -88,6 +97,7 @@ func NewLive(m *compiler.Model) (*live.Model, error) {
 			Name: name, DisplayName: u.DisplayName.Value, Email: u.Email.Value,
 			AllowOutgoing: u.AllowOutgoing.Value, RecordOutgoing: u.RecordOutgoing.Value,
 			CallerID: e164(u.CallerID), AllowCustomCallerID: u.AllowCustomCallerID.Value,
+			CustomCallerID: e164(u.CustomCallerID),
 		})
 	}
 	for _, name := range sortedKeys(m.Groups) {
@@ -106,6 +116,8 @@ func NewLive(m *compiler.Model) (*live.Model, error) {
 		out.Flows = append(out.Flows, lf)
 	}
 	slices.SortFunc(out.Trunks, func(a, b live.Trunk) int { return cmp.Compare(a.Name, b.Name) })
+	// Callbacks to a custom caller ID run the support number's flow (S26).
+	out.RouteCustomCallerIDs()
 	if err := out.Validate(); err != nil {
 		return nil, fmt.Errorf("the typed live model of this configuration is wrong, which is a bug in callflow: %w", err)
 	}

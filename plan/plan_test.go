@@ -170,13 +170,19 @@ rates {
 	if card.NumberFee("US", "toll_free") != billing.Credits(4, 50) || card.NumberFee("US", "local") != billing.Credits(1, 0) {
 		t.Errorf("override: toll-free %s, local %s", card.NumberFee("US", "toll_free"), card.NumberFee("US", "local"))
 	}
-	if r, _ := card.OutgoingRate("GB"); r != billing.Credits(0, 5) {
+	if r, _ := card.OutgoingRate("GB", "local"); r != billing.Credits(0, 5) {
 		t.Errorf("outgoing GB %s", r)
 	}
-	if r, _ := card.OutgoingRate("FR"); r != billing.Credits(0, 10) {
+	if r, _ := card.OutgoingRate("GB", "mobile"); r != billing.Credits(0, 8) {
+		t.Errorf("outgoing GB mobile keeps the default card's GB/mobile rate: %s", r)
+	}
+	if r, _ := card.OutgoingRate("FR", "local"); r != billing.Credits(0, 10) {
 		t.Errorf("outgoing FR takes the * rate: %s", r)
 	}
-	if _, err := card.OutgoingRate("CN"); !errors.Is(err, billing.ErrChina) {
+	if r, _ := card.OutgoingRate("FR", "mobile"); r != billing.Credits(0, 15) {
+		t.Errorf("outgoing FR mobile takes the */mobile rate: %s", r)
+	}
+	if _, err := card.OutgoingRate("CN", "mobile"); !errors.Is(err, billing.ErrChina) {
 		t.Errorf("calls to China must be refused: %v", err)
 	}
 	if card.IncomingRate("toll_free") <= card.IncomingRate("local") {

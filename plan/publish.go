@@ -99,6 +99,8 @@ func republishLive(cur *store.Live, flow string, def Flow) ([]byte, error) {
 			n.Flow = "" // the version republished no longer answers it
 		}
 	}
+	// A custom caller ID follows the support number to its flow.
+	m.RouteCustomCallerIDs()
 	return m.Encode()
 }
 

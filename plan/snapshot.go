@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,6 +77,22 @@ func NewSnapshot(m *compiler.Model) *Snapshot {
 			s.Organization["support_number"] = o.SupportNumber.String()
 		}
 		set(s.Organization, "sip_domain", o.SIPDomain)
+		if out := o.Outbound; out != nil {
+			countries := make([]string, 0, len(out.BlockedCountries))
+			for _, cc := range out.BlockedCountries {
+				countries = append(countries, strconv.Quote(cc.Value))
+			}
+			sort.Strings(countries)
+			countries = slices.Compact(countries)
+			// Written only when they say something, so that an empty
+			// outbound block and none mean the same.
+			if len(countries) > 0 {
+				s.Organization["outbound.blocked_countries"] = "[" + strings.Join(countries, ", ") + "]"
+			}
+			if out.BlockPremium.Value {
+				s.Organization["outbound.block_premium"] = "true"
+			}
+		}
 	}
 	s.Rates = rateObject(cfg.Rates)
 	s.Trunks = map[string]Object{}
@@ -117,6 +134,9 @@ func NewSnapshot(m *compiler.Model) *Snapshot {
 		set(o, "email", u.Email)
 		if u.CallerID != nil {
 			o["caller_id"] = u.CallerID.String()
+		}
+		if u.CustomCallerID != nil {
+			o["custom_caller_id"] = u.CustomCallerID.String()
 		}
 		s.Users[name] = o
 	}

@@ -17,10 +17,11 @@ func newSimulateCmd() *cobra.Command {
 		agents    []string
 		voicemail string
 		queueFull bool
+		outgoing  string
 	)
 	cmd := &cobra.Command{
-		Use:   "simulate DIR FLOW",
-		Short: "Run one call through a flow against a scripted world",
+		Use:   "simulate DIR FLOW | simulate --outbound USER DIR NUMBER",
+		Short: "Run one call through a flow against a scripted world, or check an outgoing call's policy",
 		Long: `simulate compiles flow FLOW of the configuration in DIR and runs one call
 through it on the same VM the server uses, with a simulated world answering
 each effect instead of the phone network. It prints the path the call takes,
@@ -37,14 +38,35 @@ The world is scripted with flags:
   --voicemail silent   at a voicemail beep the caller leaves a message
                        (leave, the default), says nothing until the time-out
                        (silent), or finds storage full (storage-full)
-  --queue-full         every queue already holds its max_waiting callers`,
+  --queue-full         every queue already holds its max_waiting callers
+
+With --outbound USER, simulate runs no flow: it decides, as the server
+does before it places anything on the trunk, whether USER may call
+NUMBER, and prints the decision: allowed or refused (with the SIP status
+the phone would get: 403 for policy, 404 for a number no country assigns,
+484 for one too short), the reason, the destination read in E.164 with
+its country and type, the caller ID the callee would see, and the rate
+per started minute with the rate card entry that sets it. NUMBER is what
+the phone dials: E.164 (+44 20 7183 8750), the organisation's
+international prefix (011 44 ... from the US, 00 44 ... from most of
+Europe) or a national number read in organization { country }. Calls to
+China (+86) are always refused (S29). A refused call exits 1, so that a
+CI job can check the policy without a phone.`,
 		Example: `  callflow simulate examples/acme sales --digits 1 --agent dana=busy
   callflow simulate examples/acme support --digits 2 --agent bob=unavailable --agent dave=no-answer --agent alice=busy
-  callflow simulate examples/acme sales --format json | jq .path`,
+  callflow simulate examples/acme sales --format json | jq .path
+  callflow simulate --outbound alice examples/acme +442071234567
+  callflow simulate --outbound alice examples/acme '011 86 10 1234 5678' || echo refused`,
 		Args: argsBetween(2, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
+			}
+			if outgoing != "" {
+				if digits != "" || len(agents) > 0 || voicemail != sim.Leave || queueFull {
+					return usagef("--outbound checks an outgoing call and runs no flow: --digits, --agent, --voicemail and --queue-full do not apply")
+				}
+				return simulateOutbound(cmd, args[0], outgoing, args[1], format)
 			}
 			world, err := parseWorld(digits, agents, voicemail)
 			world.QueueFull = queueFull
@@ -76,6 +98,7 @@ The world is scripted with flags:
 	cmd.Flags().StringArrayVar(&agents, "agent", nil, "USER=BEHAVIOUR[,BEHAVIOUR...]: how a user answers each ring (repeatable)")
 	cmd.Flags().StringVar(&voicemail, "voicemail", sim.Leave, "what the caller does at a voicemail beep: leave, silent or storage-full")
 	cmd.Flags().BoolVar(&queueFull, "queue-full", false, "every queue is already full of other callers")
+	cmd.Flags().StringVar(&outgoing, "outbound", "", "USER: check whether USER may call NUMBER (args DIR NUMBER), and at what rate and caller ID")
 	return cmd
 }
 
