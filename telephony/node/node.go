@@ -23,8 +23,10 @@ import (
 	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony"
+	"github.com/callflow/callflow/telephony/dialog"
 	"github.com/callflow/callflow/telephony/registrar"
 	"github.com/callflow/callflow/telephony/serving"
+	"github.com/callflow/callflow/telephony/trunk"
 )
 
 // Config says how a node runs. Store and Listen are required; the zero
@@ -74,6 +76,11 @@ type Config struct {
 	// DigestAlgorithms are those the registrar challenges with, in order;
 	// registrar.DefaultAlgorithms (MD5) when empty.
 	DigestAlgorithms []registrar.Algorithm
+	// TrunkCredentials answer carriers' digest challenges to outgoing
+	// calls, by trunk name (trunk.Load); nil holds none. The node logs
+	// at start which live trunks have some, and keeps the lookup for
+	// the outgoing call path (node.trunkAuth).
+	TrunkCredentials *trunk.Set
 }
 
 // ErrListenerDied is returned (wrapped) by Run when a listener's Serve
@@ -117,6 +124,9 @@ type node struct {
 	live  *telephony.Live      // the version new calls are answered with
 	dir   *directory           // the registrar's users and domain
 	reg   *registrar.Registrar // answers REGISTER
+	// trunkAuth finds a trunk's credentials for the outgoing call path;
+	// never nil.
+	trunkAuth func(trunkName string) *dialog.Credentials
 
 	udp  net.PacketConn
 	tcp  net.Listener
@@ -178,6 +188,8 @@ func start(ctx context.Context, cfg Config) (_ *node, err error) {
 	if n.live, err = n.b.Build(ctx); err != nil {
 		return nil, err
 	}
+	n.trunkAuth = trunkAuth(cfg.TrunkCredentials)
+	n.logTrunkCredentials(ctx)
 	if err := n.startRegistrar(ctx); err != nil {
 		return nil, err
 	}
