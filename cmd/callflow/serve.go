@@ -19,13 +19,14 @@ import (
 	"github.com/callflow/callflow/telephony"
 	"github.com/callflow/callflow/telephony/node"
 	"github.com/callflow/callflow/telephony/registrar"
+	"github.com/callflow/callflow/telephony/trunk"
 )
 
 func newServeCmd() *cobra.Command {
 	var db, listen, rtpPorts, httpAddr, inventory string
 	var grace, billingEvery time.Duration
 	var withPprof, anyMedia bool
-	var advertise, digestAlgorithms string
+	var advertise, digestAlgorithms, trunkCredentials string
 	nodeName, _ := os.Hostname()
 	cmd := &cobra.Command{
 		Use:   "serve [DIR]",
@@ -90,6 +91,13 @@ password set with callflow users set-password; --digest-algorithms says
 which algorithms are offered (md5 by default: phones such as baresip 1.0
 fail when SHA-256 is offered at all; "sha-256,md5" offers both). Repeated
 failures ban the source or lock the user (see docs/operations.md).
+
+Calls out through a trunk answer the carrier's digest challenge (401 or
+407, MD5 or SHA-256) with the trunk's credentials, which never sit in HCL
+or Git: CALLFLOW_TRUNK_<NAME>_USERNAME, _PASSWORD and _REALM (optional)
+in the environment, NAME the trunk's name upper-cased with _ for other
+characters, or the same lines in the file --trunk-credentials names, which
+must be readable by its owner only.
 Transfers to users and groups
 take their unavailable branch until phones can register.`,
 		Example: `  callflow serve examples/acme
@@ -143,8 +151,12 @@ take their unavailable branch until phones can register.`,
 			if err != nil {
 				return usagef("--digest-algorithms: %v", err)
 			}
+			trunks, err := trunk.Load(trunkCredentials, os.Environ())
+			if err != nil {
+				return &exitError{code: exitFail, msg: err.Error()}
+			}
 			err = node.Run(ctx, node.Config{
-				Host: advertise, DigestAlgorithms: algs,
+				Host: advertise, DigestAlgorithms: algs, TrunkCredentials: trunks,
 				Store: st, Listen: addr, RTPLow: lo, RTPHigh: hi, HTTP: httpAddr, Pprof: withPprof,
 				Grace: grace, BillingEvery: billingEvery, Node: nodeName, Recordings: recordingsDir(db),
 				Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), Out: cmd.OutOrStdout(), SIP: sipOpts,
@@ -166,6 +178,7 @@ take their unavailable branch until phones can register.`,
 	cmd.Flags().DurationVar(&billingEvery, "billing-every", time.Hour, "how often to run the monthly billing job; 0 runs it only at start")
 	cmd.Flags().StringVar(&advertise, "advertise", "", "the IP address to name in Contact and SDP when callers reach this server at another than --listen's (a one-to-one NAT)")
 	cmd.Flags().StringVar(&digestAlgorithms, "digest-algorithms", "md5", "the digest algorithms phones are challenged with, in order: md5, sha-256, or both (\"sha-256,md5\"); offering sha-256 locks out phones that do not support it, such as baresip 1.0")
+	cmd.Flags().StringVar(&trunkCredentials, "trunk-credentials", "", "a file of the carriers' digest credentials (CALLFLOW_TRUNK_<NAME>_USERNAME=…, _PASSWORD=…, _REALM=…, one a line; mode 600); the environment's variables of the same names override it (see docs/operations.md)")
 	cmd.Flags().BoolVar(&anyMedia, "media-from-anywhere", false, "let a call's media latch onto the first RTP packet from any host, not only the SDP's or the INVITE's (for a carrier whose media hosts are named nowhere)")
 	return cmd
 }
