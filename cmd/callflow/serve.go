@@ -113,6 +113,11 @@ take their unavailable branch until phones can register.`,
 			if err != nil {
 				return err
 			}
+			// Before the store is opened: a bad file changes nothing.
+			trunks, err := trunk.Load(trunkCredentials, os.Environ())
+			if err != nil {
+				return &exitError{code: exitFail, msg: err.Error()}
+			}
 			var sipOpts []telephony.Option
 			if advertise != "" {
 				a, err := netip.ParseAddr(advertise)
@@ -150,10 +155,6 @@ take their unavailable branch until phones can register.`,
 			algs, err := registrar.ParseAlgorithms(digestAlgorithms)
 			if err != nil {
 				return usagef("--digest-algorithms: %v", err)
-			}
-			trunks, err := trunk.Load(trunkCredentials, os.Environ())
-			if err != nil {
-				return &exitError{code: exitFail, msg: err.Error()}
 			}
 			err = node.Run(ctx, node.Config{
 				Host: advertise, DigestAlgorithms: algs, TrunkCredentials: trunks,
