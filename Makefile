@@ -43,6 +43,8 @@ fuzz:
 	$(GO) test ./compiler -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/wav -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./live -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./outbound -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./outbound -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./vm -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./telephony/media -run '^$$' -fuzz '^FuzzAnswer$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./telephony/media -run '^$$' -fuzz '^FuzzTelephoneEvent$$' -fuzztime $(FUZZTIME)
