@@ -148,7 +148,7 @@ type User struct {
 	// chosen by an administrator; nil when not written.
 	CustomCallerID *Ref
 	DeclRange      hcl.Range
-	NameRange           hcl.Range
+	NameRange      hcl.Range
 }
 
 // Group is a telephony group (S27). Membership is declared here only.
