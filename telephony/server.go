@@ -69,6 +69,10 @@ type Live struct {
 	// RecordBridge opens the recording of a bridged call whose transfer
 	// says record; nil, or an error, leaves the call unrecorded.
 	RecordBridge func(callID string) (agents.Recorder, error)
+	// Outbound places the calls users' phones make (S25); its zero value
+	// places none. Trunk is where they go; nil for nowhere.
+	Outbound Outbound
+	Trunk    *Trunk
 }
 
 // ErrServerStopped is the cause of a call the server hung up because it
@@ -171,6 +175,8 @@ type options struct {
 	advertise    netip.Addr
 	anySource    bool
 	register     sipgo.RequestHandler
+	phoneAuth    func(req *sip.Request, tx sip.ServerTransaction, user string) bool
+	trunkAuth    func(trunk string) *dialog.Credentials
 }
 
 // WithRegistrar hands REGISTER requests to h (the registrar); without
@@ -395,6 +401,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	started := time.Now()
 	d := live.Table.Route(src.Addr(), req.Recipient.User)
+	if d.Status == 403 && s.outgoing(live) {
+		// Not from a trunk: a user's phone calling out, or a stranger.
+		s.onOutbound(req, tx, live, src)
+		return
+	}
 	if d.Status != 0 {
 		s.log.Info("call refused", "from", src, "to", req.Recipient.User, "status", d.Status, "reason", d.Reason)
 		s.refuse(tx, req, d.Status, d.Reason, routeCause(d))

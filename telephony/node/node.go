@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/callflow/callflow/billing"
 	"github.com/callflow/callflow/store"
 	"github.com/callflow/callflow/telephony"
@@ -193,7 +195,12 @@ func start(ctx context.Context, cfg Config) (_ *node, err error) {
 	if err := n.startRegistrar(ctx); err != nil {
 		return nil, err
 	}
-	sipOpts := append(cfg.SIP[:len(cfg.SIP):len(cfg.SIP)], telephony.WithRegistrar(n.reg.Handle))
+	sipOpts := append(cfg.SIP[:len(cfg.SIP):len(cfg.SIP)], telephony.WithRegistrar(n.reg.Handle),
+		// Users' phones call out with the credentials they register with.
+		telephony.WithPhoneAuth(func(req *sip.Request, tx sip.ServerTransaction, user string) bool {
+			return n.reg.Authenticate(req, tx, user, true)
+		}),
+		telephony.WithTrunkAuth(n.trunkAuth))
 	if n.srv, err = telephony.NewServer(cfg.Listen, cfg.RTPLow, cfg.RTPHigh, n.log, sipOpts...); err != nil {
 		return nil, err
 	}

@@ -108,6 +108,12 @@ func (b *Builder) Build(ctx context.Context) (*telephony.Live, error) {
 		RecordBridge: func(callID string) (agents.Recorder, error) {
 			return b.recordBridge(recordings, callID)
 		},
+		Outbound: b.outboundOf(m, ledger),
+	}
+	if len(m.Trunks) > 0 {
+		// Outgoing calls go through the first trunk, by name.
+		t := m.Trunks[0]
+		l.Trunk = &telephony.Trunk{Name: t.Name, Address: t.Address, Transport: t.Transport}
 	}
 	l.Begin = func(ctx context.Context, c telephony.CallInfo, stop func(error)) ([]vm.Hook, func(vm.Effect, error), error) {
 		return b.begin(ctx, c, stop, l, ledger, rates.IncomingRate(types[c.Number]), cur.Flows[c.Flow])
