@@ -673,6 +673,14 @@ func (s *Server) beginCall(ctx context.Context, live *Live, info CallInfo, stop 
 	case r := <-done:
 		return r.hooks, r.end, nil, r.err
 	case <-bctx.Done():
+		// Begin's own return cancels bctx too, right after it sends on
+		// done: a Begin that returned in time is taken, however late this
+		// goroutine woke to see it.
+		select {
+		case r := <-done:
+			return r.hooks, r.end, nil, r.err
+		default:
+		}
 		return nil, nil, func() {
 			if r := <-done; r.err == nil {
 				r.end(vm.Effect{Kind: vm.EffectHangup, Reason: vm.ReasonStopped}, errStoreTimeout)
