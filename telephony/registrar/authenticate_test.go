@@ -17,7 +17,7 @@ import (
 
 // TestAuthenticateINVITE: a phone's INVITE is challenged with 407 and
 // Proxy-Authenticate, and taken with the right Proxy-Authorization; a
-// wrong password and an unknown user get the same 403.
+// forged From, a wrong password and an unknown user get the same 403.
 func TestAuthenticateINVITE(t *testing.T) {
 	st := storetest.Open(t, "")
 	f := serve(t, st)
@@ -98,6 +98,12 @@ func TestAuthenticateINVITE(t *testing.T) {
 	}
 	if got := invite("ann", answer(ch, "ann", "ann-secret-1")); got.StatusCode != 488 || got.Reason != "Authenticated" {
 		t.Fatalf("the right password got %d %s, want it taken", got.StatusCode, got.Reason)
+	}
+	// A forged From: bob's own credentials, in an INVITE that says it is
+	// ann's, are refused as a wrong password is.
+	forged := invite("ann", answer(invite("ann", ""), "bob", "bob-secret-2"))
+	if forged.StatusCode != 403 {
+		t.Fatalf("bob's credentials in ann's name got %d, want 403", forged.StatusCode)
 	}
 	wrong := invite("ann", answer(invite("ann", ""), "ann", "not-the-password"))
 	unknown := invite("zed", answer(invite("zed", ""), "zed", "whatever-1"))
