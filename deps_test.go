@@ -53,6 +53,7 @@ var rules = map[string][]string{
 	"bench/validate":       {"*"},
 	"bench/relay":          {"*"},
 	"bench/register":       {"*"},
+	"bench/outbound":       {"*"},
 	"testscripts":          {"*"},
 }
 
