@@ -135,6 +135,25 @@ func startServerOpts(t *testing.T, opts []telephony.Option, trunks ...string) (n
 	return startServerSrc(t, repo, nil, opts, trunks...)
 }
 
+// listenUDPAndTCP listens on one port of 127.0.0.1 over UDP and TCP: the
+// UDP port the kernel picks may be taken over TCP, so it tries again.
+func listenUDPAndTCP(t *testing.T) (net.PacketConn, net.Listener) {
+	t.Helper()
+	for range 20 {
+		conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", conn.LocalAddr().String())
+		if err == nil {
+			return conn, ln
+		}
+		conn.Close()
+	}
+	t.Fatal("no port of 127.0.0.1 is free over both UDP and TCP")
+	return nil, nil
+}
+
 // startServerSrc runs a server of the flows of src; change, when set,
 // completes the Live before it is loaded.
 func startServerSrc(t *testing.T, src string, change func(*telephony.Live), opts []telephony.Option, trunks ...string) (netip.AddrPort, *telephony.Server, telephony.Live) {
@@ -160,10 +179,7 @@ func startServerSrc(t *testing.T, src string, change func(*telephony.Live), opts
 	if src == repo {
 		table.Numbers["+14155550102"] = route.Number{Name: "idle"}
 	}
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, ln := listenUDPAndTCP(t)
 	addr := netip.MustParseAddrPort(conn.LocalAddr().String())
 	var logs io.Writer = io.Discard
 	if os.Getenv("CALLFLOW_TEST_LOG") != "" {
@@ -171,10 +187,6 @@ func startServerSrc(t *testing.T, src string, change func(*telephony.Live), opts
 	}
 	quiet := slog.New(slog.NewTextHandler(logs, nil))
 	s, err := telephony.NewServer(addr, 21000, 21099, quiet, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", addr.String())
 	if err != nil {
 		t.Fatal(err)
 	}
