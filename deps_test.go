@@ -34,7 +34,7 @@ var rules = map[string][]string{
 	"telephony/prompt":     {"telephony/media", "internal/wav", "internal/g711"},
 	"telephony/route":      {},
 	"telephony/dialog":     {},
-	"telephony/trunk":      {},
+	"telephony/trunk":      {"telephony/dialog"},
 	"telephony/registrar":  {"store"},
 	"telephony/agents":     {"telephony/...", "ring", "vm", "store", "internal/wav", "internal/g711"},
 	"telephony/session":    {"telephony/media", "telephony/prompt", "vm", "internal/wav", "internal/g711"},

@@ -12,8 +12,8 @@ import (
 )
 
 // Credentials answer a carrier's digest challenge to our INVITE (RFC
-// 3261 §22, with RFC 7616's and RFC 8760's SHA-256). They are converted
-// from telephony/trunk's Credentials, which have the same fields.
+// 3261 §22, with RFC 7616's and RFC 8760's SHA-256); telephony/trunk
+// loads them.
 type Credentials struct {
 	Username string
 	Password string

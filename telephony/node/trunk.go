@@ -21,8 +21,7 @@ func trunkAuth(set *trunk.Set) func(trunkName string) *dialog.Credentials {
 		if !ok {
 			return nil
 		}
-		d := dialog.Credentials(c)
-		return &d
+		return &c
 	}
 }
 

@@ -26,32 +26,17 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/callflow/callflow/telephony/dialog"
 )
 
 // Prefix begins the name of every variable Load reads.
 const Prefix = "CALLFLOW_TRUNK_"
 
-// Credentials are a trunk's digest credentials. Their fields are those of
-// telephony/dialog's Credentials, which they convert to.
-type Credentials struct {
-	Username string
-	Password string
-	// Realm, when set, is the only realm they are given in; "" is any.
-	Realm string
-}
-
-// String hides the password, so that credentials logged by mistake give
-// nothing away.
-func (c Credentials) String() string {
-	realm := c.Realm
-	if realm == "" {
-		realm = "any realm"
-	}
-	return fmt.Sprintf("%s in %s (password hidden)", c.Username, realm)
-}
-
-// GoString hides the password from %#v too.
-func (c Credentials) GoString() string { return "trunk.Credentials{" + c.String() + "}" }
+// Credentials are a trunk's digest credentials: the ones an outgoing
+// INVITE answers a carrier's challenge with (their String and GoString
+// hide the password).
+type Credentials = dialog.Credentials
 
 // Set is the credentials of the trunks, by the NAME of their variables.
 // The zero Set, and a nil one, hold none. A Set is not changed after
