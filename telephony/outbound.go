@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"time"
 
@@ -53,9 +54,10 @@ func WithTrunkAuth(creds func(trunk string) *dialog.Credentials) Option {
 }
 
 // outgoing reports whether an INVITE that the routing table refused as a
-// stranger's is a user's phone calling out instead.
+// stranger's may be a user's phone calling out instead: the server
+// authenticates phones, and the Live places calls and keeps presence.
 func (s *Server) outgoing(live *Live) bool {
-	return s.opts.phoneAuth != nil && live.Outbound.Check != nil
+	return s.opts.phoneAuth != nil && live.Outbound.Check != nil && live.Agents != nil
 }
 
 // onOutbound takes the INVITE of a phone that is not a trunk: whoever it
@@ -145,13 +147,13 @@ func (s *Server) onOutbound(req *sip.Request, tx sip.ServerTransaction, live *Li
 	if live.RecordBridge != nil && record {
 		cfg.Record = func() (agents.Recorder, error) { return live.RecordBridge(callID) }
 	}
-	if cfg.Directory == nil {
-		cfg.Directory = nobody{}
-	}
 	calling := s.agents.Call(cfg)
 	defer calling.Close()
 
-	host, _, _ := splitHostPort(live.Trunk.Address)
+	host, _, err := net.SplitHostPort(live.Trunk.Address)
+	if err != nil {
+		host = live.Trunk.Address // a bare host
+	}
 	callee := sip.Uri{Scheme: "sip", User: d.Destination.E164, Host: host}
 	target := dialog.Target{URI: callee, Destination: live.Trunk.Address, Transport: live.Trunk.Transport,
 		From: sip.Uri{Scheme: "sip", User: d.CallerID, Host: s.opts.advertise.String()}, To: callee}
@@ -195,23 +197,3 @@ func reasonPhrase(status int) string {
 	}
 	return "Refused"
 }
-
-// splitHostPort is net.SplitHostPort, with a bare host as the host.
-func splitHostPort(a string) (string, string, error) {
-	if ap, err := netip.ParseAddrPort(a); err == nil {
-		return ap.Addr().String(), fmt.Sprint(ap.Port()), nil
-	}
-	return a, "", nil
-}
-
-// nobody is the directory of a Live that has none: nobody is rung, and
-// nobody's presence is kept.
-type nobody struct{}
-
-func (nobody) Members(string) []string                                { return nil }
-func (nobody) Phones(context.Context, string) ([]agents.Phone, error) { return nil, nil }
-func (nobody) Logins(context.Context) (map[string]time.Time, error)   { return nil, nil }
-func (nobody) Busy(context.Context) (map[string]bool, error)          { return nil, nil }
-func (nobody) Ringing(context.Context, string, string) error          { return nil }
-func (nobody) Release(context.Context, string, string) error          { return nil }
-func (nobody) Claim(context.Context, string, string) (bool, error)    { return true, nil }
