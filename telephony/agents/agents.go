@@ -305,7 +305,6 @@ type rung struct {
 	dlg   *dialog.Dialog
 	res   *sip.Response
 	err   error
-	rang  bool // a 180 or 183 came before the end
 	// handler is the phone's dialog's, set before its INVITE's answer.
 	handler *agentDialog
 }
@@ -382,7 +381,7 @@ func (c *Call) fork(ctx context.Context, users map[string][]Phone, timeout time.
 					}
 				}()
 				d, res, err := out.Wait(rctx)
-				results <- rung{fork: f, user: u, phone: p, dlg: d, res: res, err: err, rang: f.rang.Load(), handler: h}
+				results <- rung{fork: f, user: u, phone: p, dlg: d, res: res, err: err, handler: h}
 			}()
 		}
 	}
@@ -416,7 +415,7 @@ ringing:
 			case r.err != nil:
 				var rej *dialog.Rejected
 				switch {
-				case r.rang && errors.Is(r.err, dialog.ErrCancelled):
+				case r.fork.rang.Load() && errors.Is(r.err, dialog.ErrCancelled):
 					phones[r.user] = append(phones[r.user], ring.PhoneRang)
 				case errors.As(r.err, &rej):
 					phones[r.user] = append(phones[r.user], ring.Classify(rej.Status))
