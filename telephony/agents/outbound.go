@@ -160,7 +160,15 @@ func (c *Call) PlaceOutbound(ctx context.Context, o Outbound) string {
 	}
 	if _, err := o.Phone.Answer(ctx, o.Answer); err != nil {
 		byeLate(dlg)
-		if errors.Is(err, dialog.ErrCancelled) {
+		switch {
+		case errors.Is(err, dialog.ErrBye):
+			// The phone's BYE overtook its ACK: it hung up as the callee
+			// answered, and the call, connected, is over.
+			if o.Confirmed != nil {
+				o.Confirmed()
+			}
+			return EndConnected
+		case errors.Is(err, dialog.ErrCancelled):
 			return EndCancelled
 		}
 		return EndFailed
